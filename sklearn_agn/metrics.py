@@ -4,13 +4,29 @@ Every metric takes ``y_true``, a users x items matrix of held-out interactions
 (any stored positive value counts as relevant), and ``ranked``, an
 ``(n_users, k)`` integer array of recommended item indices, best first, as
 returned by ``predict``; ``-1`` marks an empty slot (a user with fewer
-candidates than ``k``). Definitions follow the CFGAN paper's evaluation
-(Chae et al., CIKM 2018): per-user values averaged over the users that have at
-least one held-out item, NDCG's ideal DCG truncated at ``min(k, |truth|)``.
+candidates than ``k``) and counts as a miss. Definitions follow the CFGAN
+paper's evaluation (Chae et al., CIKM 2018), with binary relevance:
+
+- precision@k = hits / k (empty slots included in ``k``);
+- recall@k = hits / |truth|;
+- NDCG@k = DCG / IDCG, where DCG sums ``1 / log2(rank + 1)`` over the hits
+  (ranks from 1) and IDCG is the DCG of ``min(k, |truth|)`` hits in a row;
+- MRR@k = 1 / rank of the first hit, 0 without a hit;
+- hit rate@k = 1 if there is a hit, else 0.
+
+Per-user values are averaged over the users that have at least one held-out
+item; the others are left out (not counted as 0), and the average is NaN,
+with an :class:`~sklearn.exceptions.UndefinedMetricWarning`, when no user has
+one.
 """
 
+import numbers
+import warnings
+
 import numpy as np
-import scipy.sparse as sp
+from sklearn.exceptions import UndefinedMetricWarning
+
+from ._validation import as_interactions
 
 __all__ = [
     "precision_at_k",
@@ -26,122 +42,208 @@ __all__ = [
 ]
 
 
-def _check_ranking(y_true, ranked, k):
-    if not sp.issparse(y_true):
-        y_true = np.asarray(y_true)
-        if y_true.ndim != 2:
-            raise ValueError("y_true must be a 2-D users x items matrix.")
-    y_true = sp.csr_matrix(y_true)
+def _check_positive_int(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {value!r}.")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}.")
+    return int(value)
+
+
+def _check_ranked(ranked, n_items):
+    """Validate ``ranked`` against a catalogue of ``n_items`` items."""
     ranked = np.asarray(ranked)
-    if ranked.ndim != 2:
+    if ranked.ndim != 2 or ranked.shape[1] == 0:
         raise ValueError(
-            f"ranked must be a 2-D (n_users, k) array of item indices, got "
-            f"shape {ranked.shape}."
+            "ranked must be a 2-D (n_users, k) array of item indices with k >= 1, "
+            f"got shape {ranked.shape}."
         )
     if not np.issubdtype(ranked.dtype, np.integer):
-        raise TypeError(f"ranked must hold integer item indices, got {ranked.dtype}.")
+        raise TypeError(f"ranked must hold integer item indices, got dtype {ranked.dtype}.")
+    if ranked.size and (ranked.min() < -1 or ranked.max() >= n_items):
+        raise ValueError(
+            f"ranked holds item indices outside [0, {n_items}), the catalogue of "
+            f"{n_items} items; -1 is the only padding value allowed."
+        )
+    # A ranking lists an item once; a repeated item would count one held-out
+    # item twice and push precision or recall above 1.
+    ordered = np.sort(ranked, axis=1)
+    if ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any():
+        raise ValueError("ranked lists the same item more than once in a row.")
+    return ranked.astype(np.intp, copy=False)
+
+
+def _check_cutoff(k, n_ranked):
+    """``k`` validated against the ``n_ranked`` columns of ``ranked``."""
+    if k is None:
+        return n_ranked
+    k = _check_positive_int(k, "k")
+    if k > n_ranked:
+        raise ValueError(
+            f"k={k} is larger than the {n_ranked} columns of ranked: ask the "
+            f"recommender for at least {k} items."
+        )
+    return k
+
+
+def _check_ranking(y_true, ranked):
+    """Validated ``y_true`` (canonical CSR, possibly the caller's) and ``ranked``."""
+    # as_interactions rejects NaN, infinite and negative values and drops
+    # explicit zeros and duplicates on a copy, never on the caller's matrix.
+    y_true = as_interactions(y_true, name="y_true")
+    ranked = _check_ranked(ranked, y_true.shape[1])
     if ranked.shape[0] != y_true.shape[0]:
         raise ValueError(
-            f"y_true has {y_true.shape[0]} users but ranked has {ranked.shape[0]} rows."
+            f"y_true has {y_true.shape[0]} users (rows) but ranked has "
+            f"{ranked.shape[0]} rows: both must list the same users in the same order."
         )
-    if ranked.size and (ranked.max() >= y_true.shape[1] or ranked.min() < -1):
-        raise ValueError(
-            f"ranked holds item indices outside [0, {y_true.shape[1]}) "
-            "(-1 is the only allowed padding value)."
-        )
-    if k is None:
-        k = ranked.shape[1]
-    elif k < 1 or k > ranked.shape[1]:
-        raise ValueError(f"k={k} must lie in [1, {ranked.shape[1]}] (columns of ranked).")
-    if y_true.nnz and (y_true.data < 0).any():
-        raise ValueError("y_true must not hold negative values.")
-    if (y_true.data == 0).any():
-        y_true = y_true.copy()  # never touch the caller's matrix
-        y_true.eliminate_zeros()
-    return y_true, ranked[:, :k], k
+    return y_true, ranked
 
 
 def _hits(y_true, ranked):
-    """Boolean (n_users, k) matrix: is the item at each rank relevant?"""
-    rows = np.repeat(np.arange(ranked.shape[0]), ranked.shape[1])
-    cols = ranked.ravel()
-    valid = cols >= 0
-    hits = np.zeros(ranked.size, dtype=bool)
-    hits[valid] = np.asarray(y_true[rows[valid], cols[valid]]).ravel() > 0
-    return hits.reshape(ranked.shape)
+    """Boolean ``ranked.shape`` matrix: is the item at each rank held out?"""
+    n_users, n_items = y_true.shape
+    # One int64 key per (user, item) pair turns the lookup into a set test.
+    rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(y_true.indptr))
+    truth = rows * n_items + y_true.indices
+    query = np.arange(n_users, dtype=np.int64)[:, None] * n_items + ranked
+    # A -1 slot's key is the previous user's last item: mask it explicitly.
+    return np.isin(query, truth) & (ranked >= 0)
 
 
 def _per_user(y_true, ranked, k):
-    """Per-user metric values and the mask of users with held-out items."""
-    hits = _hits(y_true, ranked)
+    """Metric values of the users with a held-out item, at cut-off ``k``."""
     n_true = np.diff(y_true.indptr)
     evaluated = n_true > 0
+    hits = _hits(y_true, ranked[:, :k])[evaluated]
+    n_true = n_true[evaluated]
     n_hits = hits.sum(axis=1)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    dcg = hits @ discounts
     ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_true, k)]
-    first = np.where(hits.any(axis=1), hits.argmax(axis=1), -1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values = {
-            "precision": n_hits / k,
-            "recall": n_hits / n_true,
-            "ndcg": dcg / ideal,
-            "mrr": np.where(first >= 0, 1.0 / (first + 1), 0.0),
-            "hit_rate": (n_hits > 0).astype(float),
-        }
-    return values, evaluated
+    first = hits.argmax(axis=1)  # rank - 1 of the first hit, where there is one
+    has_hit = n_hits > 0
+    return {
+        "precision": n_hits / k,
+        "recall": n_hits / n_true,
+        "ndcg": (hits @ discounts) / ideal,
+        "mrr": np.where(has_hit, 1.0 / (first + 1), 0.0),
+        "hit_rate": has_hit.astype(np.float64),
+    }
+
+
+def _warn_if_undefined(y_true):
+    if not y_true.nnz:
+        warnings.warn(
+            "No user has a held-out item in y_true: ranking metrics are undefined "
+            "and NaN is returned.",
+            UndefinedMetricWarning,
+            stacklevel=3,
+        )
+        return True
+    return False
 
 
 def _average(name, y_true, ranked, k):
-    y_true, ranked, k = _check_ranking(y_true, ranked, k)
-    values, evaluated = _per_user(y_true, ranked, k)
-    if not evaluated.any():
+    y_true, ranked = _check_ranking(y_true, ranked)
+    k = _check_cutoff(k, ranked.shape[1])
+    if _warn_if_undefined(y_true):
         return float("nan")
-    return float(values[name][evaluated].mean())
+    return float(_per_user(y_true, ranked, k)[name].mean())
 
 
 def precision_at_k(y_true, ranked, k=None):
-    """Share of the top-k recommendations that are held-out items (hits / k).
+    """Share of the top-k recommendations that are held-out items: hits / k.
+
+    Empty slots (``-1``) count as misses, so a user with fewer than ``k``
+    candidates cannot reach a precision of 1.
 
     Parameters
     ----------
-    y_true : sparse matrix of shape (n_users, n_items)
-        Held-out interactions; stored positive values are relevant items.
+    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
+        Held-out interactions; every stored positive value is a relevant item.
     ranked : array-like of int, shape (n_users, n_ranked)
-        Recommended item indices, best first; ``-1`` marks an empty slot.
+        Recommended item indices per user, best first; ``-1`` marks an empty
+        slot. Each item appears at most once per row.
     k : int, default=None
-        Cut-off; the number of columns of ``ranked`` when None.
+        Cut-off, at most ``n_ranked``; ``n_ranked`` when None.
 
     Returns
     -------
-    float
-        Mean over users with at least one held-out item (NaN if none has).
+    score : float
+        Mean over the users with at least one held-out item, in [0, 1]; NaN
+        (with an ``UndefinedMetricWarning``) when no user has one.
     """
     return _average("precision", y_true, ranked, k)
 
 
 def recall_at_k(y_true, ranked, k=None):
-    """Share of a user's held-out items found in the top k (hits / |truth|).
+    """Share of a user's held-out items found in the top k: hits / |truth|.
 
-    Parameters and return value as in :func:`precision_at_k`.
+    A user with more than ``k`` held-out items cannot reach a recall of 1.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
+        Held-out interactions; every stored positive value is a relevant item.
+    ranked : array-like of int, shape (n_users, n_ranked)
+        Recommended item indices per user, best first; ``-1`` marks an empty
+        slot. Each item appears at most once per row.
+    k : int, default=None
+        Cut-off, at most ``n_ranked``; ``n_ranked`` when None.
+
+    Returns
+    -------
+    score : float
+        Mean over the users with at least one held-out item, in [0, 1]; NaN
+        (with an ``UndefinedMetricWarning``) when no user has one.
     """
     return _average("recall", y_true, ranked, k)
 
 
 def ndcg_at_k(y_true, ranked, k=None):
-    """Normalised discounted cumulative gain at k with binary relevance.
+    """Normalised discounted cumulative gain at k, with binary relevance.
 
     DCG sums ``1 / log2(rank + 1)`` over the hits (ranks from 1); the ideal DCG
-    places ``min(k, |truth|)`` hits first. Parameters and return value as in
-    :func:`precision_at_k`.
+    is that of ``min(k, |truth|)`` hits at the top, so a user with fewer
+    held-out items than ``k`` scores 1 when all of them come first.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
+        Held-out interactions; every stored positive value is a relevant item.
+    ranked : array-like of int, shape (n_users, n_ranked)
+        Recommended item indices per user, best first; ``-1`` marks an empty
+        slot. Each item appears at most once per row.
+    k : int, default=None
+        Cut-off, at most ``n_ranked``; ``n_ranked`` when None.
+
+    Returns
+    -------
+    score : float
+        Mean over the users with at least one held-out item, in [0, 1]; NaN
+        (with an ``UndefinedMetricWarning``) when no user has one.
     """
     return _average("ndcg", y_true, ranked, k)
 
 
 def mrr_at_k(y_true, ranked, k=None):
-    """Reciprocal rank of the first hit in the top k, 0 when there is none.
+    """Reciprocal rank of the first held-out item in the top k (0 without one).
 
-    Parameters and return value as in :func:`precision_at_k`.
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
+        Held-out interactions; every stored positive value is a relevant item.
+    ranked : array-like of int, shape (n_users, n_ranked)
+        Recommended item indices per user, best first; ``-1`` marks an empty
+        slot. Each item appears at most once per row.
+    k : int, default=None
+        Cut-off, at most ``n_ranked``; ``n_ranked`` when None.
+
+    Returns
+    -------
+    score : float
+        Mean over the users with at least one held-out item, in [0, 1]; NaN
+        (with an ``UndefinedMetricWarning``) when no user has one.
     """
     return _average("mrr", y_true, ranked, k)
 
@@ -149,7 +251,21 @@ def mrr_at_k(y_true, ranked, k=None):
 def hit_rate_at_k(y_true, ranked, k=None):
     """Share of users with at least one held-out item in their top k.
 
-    Parameters and return value as in :func:`precision_at_k`.
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
+        Held-out interactions; every stored positive value is a relevant item.
+    ranked : array-like of int, shape (n_users, n_ranked)
+        Recommended item indices per user, best first; ``-1`` marks an empty
+        slot. Each item appears at most once per row.
+    k : int, default=None
+        Cut-off, at most ``n_ranked``; ``n_ranked`` when None.
+
+    Returns
+    -------
+    score : float
+        Mean over the users with at least one held-out item, in [0, 1]; NaN
+        (with an ``UndefinedMetricWarning``) when no user has one.
     """
     return _average("hit_rate", y_true, ranked, k)
 
@@ -160,26 +276,22 @@ def catalogue_coverage(ranked, n_items, k=None):
     Parameters
     ----------
     ranked : array-like of int, shape (n_users, n_ranked)
-        Recommended item indices; ``-1`` marks an empty slot.
+        Recommended item indices, best first; ``-1`` marks an empty slot.
     n_items : int
         Size of the catalogue.
     k : int, default=None
-        Cut-off; the number of columns of ``ranked`` when None.
+        Cut-off, at most ``n_ranked``; ``n_ranked`` when None.
 
     Returns
     -------
-    float
+    coverage : float
+        Number of distinct items recommended divided by ``n_items``, in [0, 1].
     """
-    ranked = np.asarray(ranked)
-    if ranked.ndim != 2:
-        raise ValueError(f"ranked must be 2-D, got shape {ranked.shape}.")
-    if n_items < 1:
-        raise ValueError(f"n_items must be >= 1, got {n_items}.")
-    ranked = ranked[:, : (ranked.shape[1] if k is None else k)]
-    items = np.unique(ranked[ranked >= 0])
-    if items.size and items[-1] >= n_items:
-        raise ValueError(f"ranked holds item indices >= n_items={n_items}.")
-    return items.size / n_items
+    n_items = _check_positive_int(n_items, "n_items")
+    ranked = _check_ranked(ranked, n_items)
+    k = _check_cutoff(k, ranked.shape[1])
+    top = ranked[:, :k]
+    return np.unique(top[top >= 0]).size / n_items
 
 
 RANKING_METRICS = {
@@ -192,22 +304,36 @@ RANKING_METRICS = {
 
 
 def ranking_metrics(y_true, ranked, ks=(5, 20)):
-    """All ranking metrics at several cut-offs, from one pass per cut-off.
+    """Every ranking metric at several cut-offs, validating the input once.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
+        Held-out interactions; every stored positive value is a relevant item.
+    ranked : array-like of int, shape (n_users, n_ranked)
+        Recommended item indices per user, best first; ``-1`` marks an empty
+        slot. It needs at least ``max(ks)`` columns.
+    ks : int or iterable of int, default=(5, 20)
+        Cut-offs (the CFGAN paper reports 5 and 20).
 
     Returns
     -------
-    dict
-        ``{"ndcg@20": value, ...}`` for every metric in :data:`RANKING_METRICS`
-        and every k in ``ks``.
+    scores : dict
+        ``{"precision@5": value, ..., "ndcg@20": value}``: every metric of
+        :data:`RANKING_METRICS` at every cut-off, each as the matching
+        ``*_at_k`` function returns it.
     """
+    y_true, ranked = _check_ranking(y_true, ranked)
+    if isinstance(ks, numbers.Number):
+        ks = (ks,)
+    ks = [_check_cutoff(_check_positive_int(k, "each of ks"), ranked.shape[1]) for k in ks]
+    if not ks:
+        raise ValueError("ks must hold at least one cut-off.")
+    undefined = _warn_if_undefined(y_true)
     out = {}
     for k in ks:
-        y, r, k = _check_ranking(y_true, ranked, k)
-        values, evaluated = _per_user(y, r, k)
-        for name in RANKING_METRICS:
-            out[f"{name}@{k}"] = (
-                float(values[name][evaluated].mean()) if evaluated.any() else float("nan")
-            )
+        for name, values in _per_user(y_true, ranked, k).items():
+            out[f"{name}@{k}"] = float("nan") if undefined else float(values.mean())
     return out
 
 
@@ -223,7 +349,12 @@ class _RankingScorer:
         self.metric = metric
         self.k = k
 
-    def __call__(self, estimator, X, y, **kwargs):
+    def __call__(self, estimator, X, y=None):
+        if y is None:
+            raise ValueError(
+                f"{self!r} needs y, the held-out interactions of the users in X: "
+                "pass it to fit (e.g. GridSearchCV.fit(X_train, X_test))."
+            )
         ranked = estimator.predict(X, k=self.k)
         return RANKING_METRICS[self.metric](y, ranked, self.k)
 
@@ -237,26 +368,49 @@ def make_ranking_scorer(metric="ndcg", k=10):
     Parameters
     ----------
     metric : {"precision", "recall", "ndcg", "mrr", "hit_rate"}, default="ndcg"
+        Name of the metric, a key of :data:`RANKING_METRICS`.
     k : int, default=10
+        Cut-off; the scorer calls ``estimator.predict(X, k=k)``.
 
     Returns
     -------
-    callable
-        ``scorer(estimator, X, y)``, higher is better, usable as
-        ``GridSearchCV(scoring=...)`` (also inside a ``scoring`` dict).
+    scorer : callable
+        ``scorer(estimator, X, y)``, higher is better, where ``y`` holds the
+        held-out interactions of the users in ``X``. Usable as
+        ``GridSearchCV(scoring=scorer)``, in a ``scoring`` dict, and in
+        ``cross_validate``; picklable, so it works with ``n_jobs``.
+
+    Notes
+    -----
+    ``GridSearchCV`` accepts a sparse ``y``, but ``cross_validate`` and
+    ``cross_val_score`` check that ``y`` is array-like, which excludes sparse
+    matrices: pass ``y.toarray()`` there. A fitted search's ``predict`` takes
+    no ``k``, so to score a search in nested cross-validation leave
+    ``scoring=None``: the search's ``score`` applies its refit scorer.
     """
-    if metric not in RANKING_METRICS:
+    if not isinstance(metric, str) or metric not in RANKING_METRICS:
         raise ValueError(
             f"Unknown ranking metric {metric!r}; choose from {sorted(RANKING_METRICS)}."
         )
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}.")
-    return _RankingScorer(metric, int(k))
+    return _RankingScorer(metric, _check_positive_int(k, "k"))
 
 
 def get_ranking_scorer(name):
-    """Scorer from a ``"metric@k"`` string, e.g. ``"ndcg@20"`` or ``"precision@5"``."""
-    metric, sep, k = str(name).partition("@")
-    if not sep or not k.isdigit():
+    """Scorer from a ``"metric@k"`` string, e.g. ``"ndcg@20"`` or ``"precision@5"``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`RANKING_METRICS`, ``@``, and a positive integer cut-off.
+
+    Returns
+    -------
+    scorer : callable
+        ``make_ranking_scorer(metric, k)``.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"Scorer name must be a string like 'ndcg@20', got {name!r}.")
+    metric, sep, k = name.partition("@")
+    if not sep or not (k.isascii() and k.isdigit()):
         raise ValueError(f"Expected a scorer name like 'ndcg@20', got {name!r}.")
     return make_ranking_scorer(metric, int(k))

@@ -1,0 +1,204 @@
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+
+from sklearn_agn import MFRecommender
+from sklearn_agn.metrics import ndcg_at_k, precision_at_k, ranking_metrics
+from sklearn_agn.model_selection import holdout_split
+
+from ._synthetic import block_interactions
+
+FAST = dict(n_factors=8, n_iter=5, random_state=0, dtype="float64")
+
+
+def test_fold_in_solves_the_weighted_normal_equations():
+    X, _ = block_interactions(density=0.3)
+    X = X.multiply(sp.random(*X.shape, density=1, random_state=1) * 3).tocsr()  # varied values
+    model = MFRecommender(**FAST, alpha=2.0, regularization=0.5,
+                          regularization_exponent=1.0).fit(X)
+    Y = model.item_factors_
+    U = model.fold_in(X[:10])
+    for u in range(10):
+        r = X[u].toarray().ravel()
+        c = 1 + 2.0 * r
+        lam = 0.5 * ((r > 0).sum() + 1)
+        A = Y.T @ (c[:, None] * Y) + lam * np.eye(Y.shape[1])
+        np.testing.assert_allclose(U[u], np.linalg.solve(A, Y.T @ (c * (r > 0))), rtol=1e-8)
+
+
+def test_planted_block_structure_is_recovered():
+    X, groups = block_interactions(n_users=150, n_items=90, n_blocks=3, density=0.4)
+    X_train, X_test = holdout_split(X, 0.3, random_state=0)
+    model = MFRecommender(n_factors=8, regularization=0.1, alpha=2, random_state=0)
+    ranked = model.fit(X_train).predict(X_train, k=5)
+    item_block = np.arange(90) * 3 // 90
+    # Every recommended item lies in the user's own block ...
+    assert (item_block[ranked] == groups[:, None]).mean() > 0.99
+    # ... so held-out items are found far above chance: a random unseen item
+    # is held out with probability n_test / n_unseen (about 0.045 here).
+    chance = np.mean(X_test.getnnz(axis=1) / (90 - X_train.getnnz(axis=1)))
+    assert precision_at_k(X_test, ranked) > 3 * chance
+
+
+def test_new_user_is_folded_in_like_its_group():
+    X, groups = block_interactions()
+    model = MFRecommender(**FAST).fit(X)
+    new_user = np.zeros((1, X.shape[1]))
+    new_user[0, [0, 3, 5]] = 1  # three items of block 0
+    assert (model.predict(new_user, k=5) < X.shape[1] // 3).all()
+
+
+def test_real_interactions_are_filtered_but_generated_ones_are_not():
+    X, _ = block_interactions()
+    model = MFRecommender(**FAST).fit(X)
+    n_items = X.shape[1]
+    row = np.zeros((1, n_items))
+    row[0, :10] = 1.0
+    plain = model.predict(row, k=n_items - 10)
+    assert not np.isin(plain, np.arange(10)).any()
+    row[0, 10:15] = 0.5  # generated feedback, weight < 1: eligible for recommendation
+    with_generated = model.predict(row, k=n_items - 10)
+    assert set(range(10, 15)) <= set(with_generated.ravel())
+    assert (with_generated >= 0).all()
+
+
+def test_rows_with_fewer_unseen_items_than_k_are_padded():
+    X, _ = block_interactions(n_items=12)
+    model = MFRecommender(**FAST).fit(X)
+    row = np.ones((1, 12))
+    row[0, 0] = 0
+    np.testing.assert_array_equal(model.predict(row, k=3), [[0, -1, -1]])
+
+
+def test_score_is_the_configured_metric_of_predict():
+    X, _ = block_interactions()
+    X_train, X_test = holdout_split(X, 0.2, random_state=0)
+    model = MFRecommender(**FAST, k=7).fit(X_train)
+    ranked = model.predict(X_train)
+    assert model.score(X_train, X_test) == pytest.approx(ndcg_at_k(X_test, ranked))
+    model.set_params(metric="precision")
+    assert model.score(X_train, X_test) == pytest.approx(precision_at_k(X_test, ranked))
+
+
+def test_batching_does_not_change_results():
+    X, _ = block_interactions()
+    a = MFRecommender(**FAST, batch_size=7).fit(X)
+    b = clone(a).set_params(batch_size=1000).fit(X)
+    np.testing.assert_allclose(a.decision_function(X), b.decision_function(X), atol=1e-12)
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+def test_random_state_and_clone_give_identical_models():
+    X, _ = block_interactions()
+    a = MFRecommender(n_factors=8, n_iter=3, random_state=42).fit(X)
+    b = clone(a).fit(X)
+    np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+    c = MFRecommender(n_factors=8, n_iter=3, random_state=43).fit(X)
+    assert not np.array_equal(a.item_factors_, c.item_factors_)
+
+
+def test_pickle_round_trip_predicts_identically():
+    X, _ = block_interactions()
+    model = MFRecommender(**FAST).fit(X)
+    loaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(model.predict(X), loaded.predict(X))
+
+
+def test_first_partial_fit_equals_fit():
+    X, _ = block_interactions()
+    a = MFRecommender(**FAST).partial_fit(X)
+    b = MFRecommender(**FAST).fit(X)
+    np.testing.assert_array_equal(a.item_factors_, b.item_factors_)
+
+
+def test_partial_fit_adapts_touched_items_only():
+    X, groups = block_interactions(n_users=150, n_items=60, n_blocks=3)
+    model = MFRecommender(**FAST, regularization=0.1, proximal_reg=1.0).fit(X)
+    before = model.item_factors_.copy()
+    # New feedback: block-0 users start consuming item 59 (of block 2).
+    new = X[groups == 0].tolil()
+    new[:, 59] = 1
+    new = new.tocsr()
+    rank_before = np.argsort(-model.decision_function(new), axis=1)
+    model.partial_fit(new)
+    touched = np.flatnonzero(new.getnnz(axis=0))
+    untouched = np.setdiff1d(np.arange(60), touched)
+    np.testing.assert_array_equal(model.item_factors_[untouched], before[untouched])
+    assert not np.allclose(model.item_factors_[59], before[59])
+    # Item 59 moves up for a block-0 user who has not consumed it yet.
+    probe = X[groups == 0][:5]
+    pos_before = np.argmax(np.argsort(-MFRecommender(**FAST).fit(X).decision_function(probe),
+                                      axis=1) == 59, axis=1)
+    pos_after = np.argmax(np.argsort(-model.decision_function(probe), axis=1) == 59, axis=1)
+    assert (pos_after < pos_before).all()
+    assert rank_before.shape == new.shape
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda X: -X, "Negative values"),
+    (lambda X: np.where(X > 0, np.nan, 0), "NaN"),
+    (lambda X: np.where(X > 0, np.inf, 0), "infinity"),
+])
+def test_bad_values_raise_a_clear_value_error(bad, message):
+    X, _ = block_interactions()
+    with pytest.raises(ValueError, match=message):
+        MFRecommender(**FAST).fit(bad(X.toarray()))
+
+
+def test_wrong_number_of_items_at_predict_time_names_the_items():
+    X, _ = block_interactions(n_items=60)
+    model = MFRecommender(**FAST).fit(X)
+    with pytest.raises(ValueError, match="one column per item seen in fit"):
+        model.predict(X[:, :50])
+    with pytest.raises(ValueError, match="expecting 60 features"):
+        model.predict(sp.hstack([X, X]).tocsr())
+
+
+def test_k_larger_than_catalogue_raises():
+    X, _ = block_interactions(n_items=12)
+    model = MFRecommender(**FAST).fit(X)
+    with pytest.raises(ValueError, match="larger than the catalogue"):
+        model.predict(X, k=13)
+    with pytest.raises(ValueError, match="larger than the catalogue"):
+        model.set_params(k=20).predict(X)
+
+
+def test_empty_matrix_raises():
+    with pytest.raises(ValueError, match="0 sample"):
+        MFRecommender(**FAST).fit(sp.csr_matrix((0, 5)))
+
+
+def test_callers_matrix_is_never_modified():
+    # Duplicates and explicit zeros force canonicalisation, which must copy.
+    X = sp.csr_matrix((np.array([1.0, 0.0, 2.0, 1.0]), np.array([0, 1, 2, 2]),
+                       np.array([0, 2, 4])), shape=(2, 3))
+    snapshot = (X.data.copy(), X.indices.copy(), X.indptr.copy())
+    model = MFRecommender(**FAST, k=1).fit(X)
+    model.predict(X)
+    model.partial_fit(X)
+    for before, after in zip(snapshot, (X.data, X.indices, X.indptr)):
+        np.testing.assert_array_equal(before, after)
+
+
+def test_csr_array_and_dense_input_agree():
+    X, _ = block_interactions()
+    a = MFRecommender(**FAST).fit(sp.csr_array(X))
+    b = MFRecommender(**FAST).fit(X.toarray())
+    np.testing.assert_allclose(a.item_factors_, b.item_factors_)
+
+
+@pytest.mark.slow
+def test_tuned_mf_reaches_tuned_ials_on_ml100k(ml100k):
+    """Hyper-parameters chosen on a validation split of train (benchmarks/mf_ml100k.py)."""
+    train, test = ml100k
+    model = MFRecommender(**MF_ML100K_PARAMS, random_state=0).fit(train)
+    scores = ranking_metrics(test, model.predict(train, k=20), ks=(5, 20))
+    assert scores["ndcg@20"] >= 0.438
+    assert scores["precision@5"] >= 0.437
+
+
+MF_ML100K_PARAMS = dict(n_factors=32, regularization=30.0, regularization_exponent=0.0,
+                        alpha=2.0)
