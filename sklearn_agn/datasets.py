@@ -1,9 +1,36 @@
-"""Loaders for interaction data: triplet files."""
+"""Interaction data: loaders for triplet and MovieLens files, a synthetic generator."""
+
+import io
+import numbers
+import warnings
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 
-__all__ = ["load_triplets"]
+__all__ = ["load_movielens", "load_triplets", "make_interactions"]
+
+
+def _existing_file(path):
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"{path} {what}.")
+    return path
+
+
+def _check_shape(shape):
+    if (
+        not isinstance(shape, (tuple, list))
+        or len(shape) != 2
+        or not all(isinstance(n, numbers.Integral) and n >= 0 for n in shape)
+    ):
+        raise ValueError(
+            f"shape must be a pair of non-negative integers (n_users, n_items), got {shape!r}."
+        )
+    return int(shape[0]), int(shape[1])
 
 
 def load_triplets(path, *, shape=None, binarize=True, sep=None):
@@ -13,32 +40,482 @@ def load_triplets(path, *, shape=None, binarize=True, sep=None):
     ----------
     path : str or path-like
         One interaction a line; integer user and item indices starting at 0,
-        an optional value (e.g. a rating) in a third column.
+        an optional value (e.g. a rating) in a third column. Further columns
+        (e.g. a timestamp) are ignored; lines starting with ``#`` are skipped.
     shape : tuple of int, default=None
         ``(n_users, n_items)``; the largest indices + 1 when None. Pass the
-        same shape for a train and a test file so their columns line up.
+        same shape for a train and a test file so their rows and columns line
+        up. Required when the file holds no interaction.
     binarize : bool, default=True
-        Store 1 for every interaction (implicit feedback) instead of the value.
+        Store 1 for every interaction (implicit feedback), whatever its value.
+        When False, the third column is stored (1 where there is none); the
+        values of a pair listed twice are summed and zero values are dropped.
     sep : str, default=None
-        Column separator; any whitespace when None.
+        Column separator, a single character; any whitespace when None.
 
     Returns
     -------
     X : csr_matrix of shape (n_users, n_items), dtype float32
+        Canonical: sorted indices, no duplicates, no explicit zeros.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a file.
+    ValueError
+        If a line is malformed (non-numeric field, varying number of columns),
+        an id is negative or not an integer, an id does not fit ``shape``, or
+        a value used (``binarize=False``) is negative or not finite.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sklearn_agn.datasets import load_triplets
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "train.txt")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("0 1 5\\n1 0 3\\n1 2 4\\n")
+    ...     X = load_triplets(path)
+    >>> X.toarray()
+    array([[0., 1., 0.],
+           [1., 0., 1.]], dtype=float32)
     """
-    data = np.loadtxt(path, delimiter=sep, ndmin=2)
+    path = _existing_file(path)
+    if shape is not None:
+        shape = _check_shape(shape)
+    with warnings.catch_warnings():
+        # An empty file is handled below with a clearer message.
+        warnings.filterwarnings("ignore", message=".*input contained no data")
+        try:
+            data = np.loadtxt(path, delimiter=sep, ndmin=2, dtype=np.float64)
+        except ValueError as exc:
+            raise ValueError(f"{path}: malformed line: {exc}") from exc
+    if data.size == 0:
+        if shape is None:
+            raise ValueError(f"{path} holds no interaction; pass shape to get an empty matrix.")
+        return sp.csr_matrix(shape, dtype=np.float32)
     if data.shape[1] < 2:
-        raise ValueError(f"{path}: expected at least two columns (user item), got {data.shape[1]}.")
-    users, items = data[:, 0], data[:, 1]
-    if (users < 0).any() or (items < 0).any() or (users % 1).any() or (items % 1).any():
-        raise ValueError(f"{path}: user and item ids must be non-negative integers.")
-    users, items = users.astype(np.int64), items.astype(np.int64)
-    values = np.ones(len(users)) if binarize or data.shape[1] < 3 else data[:, 2]
+        raise ValueError(
+            f"{path}: expected at least two columns (user item [value]), got {data.shape[1]}."
+        )
+    for col, name in ((0, "user"), (1, "item")):
+        ids = data[:, col]
+        bad = ~np.isfinite(ids) | (ids < 0) | (ids % 1 != 0)
+        if bad.any():
+            raise ValueError(
+                f"{path}: {name} ids must be non-negative integers, got {ids[bad][0].item()!r}."
+            )
+    users, items = data[:, 0].astype(np.int64), data[:, 1].astype(np.int64)
     if shape is None:
-        shape = (int(users.max()) + 1, int(items.max()) + 1) if len(users) else (0, 0)
-    elif len(users) and (users.max() >= shape[0] or items.max() >= shape[1]):
-        raise ValueError(f"{path}: ids exceed the given shape {shape}.")
+        shape = (int(users.max()) + 1, int(items.max()) + 1)
+    for ids, name, bound in ((users, "user", shape[0]), (items, "item", shape[1])):
+        if ids.max() >= bound:
+            raise ValueError(
+                f"{path}: {name} id {ids.max()} does not fit shape {shape}: {name} ids "
+                f"must be < {bound}."
+            )
+    if binarize or data.shape[1] < 3:
+        values = np.ones(len(users), dtype=np.float32)
+    else:
+        values = data[:, 2]
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            raise ValueError(
+                f"{path}: values must be finite and non-negative, got {values[bad][0].item()!r}; "
+                f"pass binarize=True to count every line as one interaction."
+            )
     X = sp.csr_matrix((values, (users, items)), shape=shape, dtype=np.float32)
+    X.sum_duplicates()
     if binarize:
         X.data[:] = 1.0  # duplicates were summed; an interaction is still one
+    X.eliminate_zeros()
     return X
+
+
+_MOVIELENS_FILES = ("u.data", "ratings.dat", "ratings.csv")
+_MOVIELENS_COLUMNS = {
+    "user_id": np.int64,
+    "item_id": np.int64,
+    "rating": np.float64,
+    "timestamp": np.int64,
+}
+
+
+def _import_pandas(caller):
+    try:
+        import pandas
+    except ImportError as exc:
+        raise ImportError(
+            f"{caller} requires pandas, which is not installed: pip install pandas."
+        ) from exc
+    return pandas
+
+
+def load_movielens(path):
+    """Read a MovieLens ratings file into a DataFrame of raw ids.
+
+    The formats GroupLens distributes are recognised from the file's content:
+
+    - ML-100K ``u.data`` (and its ``u1.base``, ``ua.test``... splits):
+      tab-separated ``user item rating timestamp``, no header;
+    - ML-1M and ML-10M ``ratings.dat``: ``user::item::rating::timestamp``;
+    - ML-20M, ML-25M, ML-32M and ml-latest ``ratings.csv``: comma-separated
+      with a ``userId,movieId,rating,timestamp`` header.
+
+    Ids are kept as they are in the file (MovieLens ids start at 1 and have
+    gaps); :class:`~sklearn_agn.preprocessing.InteractionEncoder` maps them
+    to the rows and columns of an interaction matrix and back.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ratings file, or a directory holding one of ``u.data``,
+        ``ratings.dat`` or ``ratings.csv`` (e.g. the unpacked ``ml-1m/``).
+
+    Returns
+    -------
+    ratings : pandas.DataFrame
+        One row per rating, in file order, with columns ``user_id`` (int64),
+        ``item_id`` (int64), ``rating`` (float64) and ``timestamp`` (int64,
+        seconds since the Unix epoch).
+
+    Raises
+    ------
+    ImportError
+        If pandas is not installed.
+    FileNotFoundError
+        If ``path`` is neither a file nor a directory holding a ratings file.
+    ValueError
+        If the file is not in one of the formats above or a line is malformed.
+
+    Examples
+    --------
+    >>> from sklearn_agn.datasets import load_movielens
+    >>> from sklearn_agn.preprocessing import InteractionEncoder
+    >>> ratings = load_movielens("ml-100k/u.data")  # doctest: +SKIP
+    >>> encoder = InteractionEncoder()  # doctest: +SKIP
+    >>> X = encoder.fit_transform(ratings)  # doctest: +SKIP
+    >>> X.shape  # doctest: +SKIP
+    (943, 1682)
+    """
+    pd = _import_pandas("load_movielens")
+    path = Path(path)
+    if path.is_dir():
+        found = [path / name for name in _MOVIELENS_FILES if (path / name).is_file()]
+        if not found:
+            raise FileNotFoundError(
+                f"{path} holds none of the MovieLens ratings files {_MOVIELENS_FILES}."
+            )
+        path = found[0]
+    path = _existing_file(path)
+    raw = path.read_bytes()
+    first_line = raw.lstrip().split(b"\n", 1)[0]
+    header = None
+    if b"::" in first_line:
+        # pandas parses multi-character separators only with its slow Python
+        # engine; a single tab lets the C engine read ML-10M in seconds.
+        raw, sep = raw.replace(b"::", b"\t"), "\t"
+    elif first_line.startswith(b"userId,"):
+        sep, header = ",", 0
+    elif b"\t" in first_line:
+        sep = "\t"
+    else:
+        raise ValueError(
+            f"{path} is not a MovieLens ratings file: its first line {first_line[:80]!r} is "
+            f"neither tab-separated (u.data), '::'-separated (ratings.dat) nor the "
+            f"'userId,movieId,rating,timestamp' header (ratings.csv)."
+        )
+    try:
+        return pd.read_csv(
+            io.BytesIO(raw),
+            sep=sep,
+            header=header,
+            names=list(_MOVIELENS_COLUMNS),
+            dtype=_MOVIELENS_COLUMNS,
+        )
+    except ValueError as exc:  # pandas' ParserError is a ValueError too
+        raise ValueError(f"{path}: malformed MovieLens ratings file: {exc}") from exc
+
+
+# Users per chunk are chosen so that a chunk holds about this many interactions:
+# make_interactions needs about 100 bytes of working memory per slot.
+_CHUNK_INTERACTIONS = 1 << 22
+# Sampling rounds from the planted model before the remaining shortfall of
+# the heaviest users is drawn uniformly among their unseen items.
+_MODEL_ROUNDS = 16
+# Lowest acceptance rate assumed when sizing a user's next batch of draws.
+_MIN_ACCEPTANCE = 1 / 64
+
+
+@validate_params(
+    {
+        "n_users": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_items": [Interval(numbers.Integral, 1, np.iinfo(np.int32).max, closed="both")],
+        "n_interactions": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_factors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "user_activity_exponent": [Interval(numbers.Real, 0, None, closed="left")],
+        "item_popularity_exponent": [Interval(numbers.Real, 0, None, closed="left")],
+        "popularity_mix": [Interval(numbers.Real, 0, 1, closed="both")],
+        "preference_concentration": [Interval(numbers.Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "return_factors": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_interactions(
+    n_users,
+    n_items,
+    n_interactions,
+    *,
+    n_factors=8,
+    user_activity_exponent=0.5,
+    item_popularity_exponent=1.0,
+    popularity_mix=0.2,
+    preference_concentration=0.1,
+    random_state=None,
+    return_factors=False,
+):
+    """Generate synthetic implicit feedback with a planted low-rank structure.
+
+    The generative model:
+
+    1. Items are split at random into ``n_factors`` clusters of equal size
+       (up to one item), the users' tastes. Item popularity follows Zipf's
+       law: the item of popularity rank ``r`` (a random permutation) has
+       weight ``r ** -item_popularity_exponent``.
+    2. Each user has a taste profile ``theta`` drawn from a symmetric
+       Dirichlet(``preference_concentration``) over the clusters: a small
+       concentration gives users one or two dominant tastes.
+    3. User activity follows Zipf's law too: the user of activity rank ``r``
+       expects a number of interactions proportional to
+       ``r ** -user_activity_exponent``. Every user has at least one and at
+       most ``n_items`` interactions, and the counts sum to exactly
+       ``n_interactions`` (a multinomial draw, capped and redistributed).
+    4. A user's items are drawn without replacement from the distribution
+       ``P[u] = (1 - popularity_mix) * theta[u] @ V.T + popularity_mix * p``:
+       with probability ``popularity_mix`` an item is chosen by global
+       popularity ``p``; otherwise a cluster is chosen from ``theta[u]`` and
+       an item within it by popularity (``V``, returned as ``item_factors``).
+
+    Everything is sampled in chunks of users, vectorised, and never
+    materialises an ``(n_users, n_items)`` array: memory is linear in
+    ``n_interactions + n_users * n_factors + n_items``.
+
+    Drawing without replacement is done by rejecting repeated items. A very
+    active user may exhaust the items the model makes likely for them; after a
+    fixed number of rounds the rest of such a user's interactions are drawn
+    uniformly among the items they lack, which flattens the tail of the
+    heaviest users' rows slightly (the counts stay exact).
+
+    Parameters
+    ----------
+    n_users : int
+        Number of users (rows).
+    n_items : int
+        Number of items (columns), at least ``n_factors``.
+    n_interactions : int
+        Number of stored interactions, between ``n_users`` (one per user)
+        and ``n_users * n_items`` (all of them).
+    n_factors : int, default=8
+        Number of planted item clusters, the rank of the preference structure.
+    user_activity_exponent : float, default=0.5
+        Zipf exponent of the number of interactions per user; 0 makes all
+        users equally active (up to multinomial noise).
+    item_popularity_exponent : float, default=1.0
+        Zipf exponent of item popularity; 0 makes all items equally popular.
+    popularity_mix : float in [0, 1], default=0.2
+        Probability that an interaction follows global popularity instead of
+        the user's tastes; 1 removes the planted structure.
+    preference_concentration : float > 0, default=0.1
+        Dirichlet concentration of the users' taste profiles: small values
+        give focused users, large ones users who like every cluster equally.
+    random_state : int, RandomState instance or None, default=None
+        Seed of every random choice; an int gives reproducible output.
+    return_factors : bool, default=False
+        Also return the planted user and item factors.
+
+    Returns
+    -------
+    X : csr_matrix of shape (n_users, n_items), dtype float32
+        Canonical, every stored value 1, ``X.nnz == n_interactions``, every
+        row non-empty.
+    user_factors : ndarray of shape (n_users, n_factors)
+        The users' taste profiles ``theta`` (rows sum to 1); the planted
+        cluster of user ``u`` is ``user_factors[u].argmax()``. Only returned
+        when ``return_factors=True``.
+    item_factors : ndarray of shape (n_items, n_factors)
+        ``V``: one non-zero per row, in the item's cluster, holding the item's
+        popularity normalised within its cluster (columns sum to 1); the
+        cluster of item ``i`` is ``item_factors[i].argmax()``. Only returned
+        when ``return_factors=True``.
+
+    Examples
+    --------
+    >>> from sklearn_agn.datasets import make_interactions
+    >>> X, user_factors, item_factors = make_interactions(
+    ...     1000, 200, 20_000, n_factors=4, random_state=0, return_factors=True)
+    >>> X.shape, X.nnz
+    ((1000, 200), 20000)
+    >>> user_factors.shape, item_factors.shape
+    ((1000, 4), (200, 4))
+    """
+    if n_factors > n_items:
+        raise ValueError(
+            f"n_factors={n_factors} exceeds n_items={n_items}: a cluster would be empty."
+        )
+    if not n_users <= n_interactions <= n_users * n_items:
+        raise ValueError(
+            f"n_interactions={n_interactions} must lie between n_users={n_users} (one "
+            f"interaction per user) and n_users * n_items={n_users * n_items} (all of them)."
+        )
+    rng = check_random_state(random_state)
+
+    item_cluster = rng.permutation(n_items) % n_factors
+    popularity = _zipf_weights(n_items, item_popularity_exponent, rng)
+    theta = rng.standard_gamma(preference_concentration, size=(n_users, n_factors))
+    # A tiny floor keeps a row whose gamma draws all underflow (possible for
+    # very small concentrations) a valid, uniform profile.
+    theta += np.finfo(np.float64).tiny
+    theta /= theta.sum(axis=1, keepdims=True)
+    degrees = _allocate(n_interactions, _zipf_weights(n_users, user_activity_exponent, rng),
+                        n_items, rng)
+
+    sampler = _ItemSampler(item_cluster, popularity, popularity_mix, n_factors)
+    indptr = np.concatenate([[0], np.cumsum(degrees)])
+    indices = np.empty(n_interactions, dtype=np.int32)
+    cuts = np.searchsorted(indptr, np.arange(_CHUNK_INTERACTIONS, n_interactions,
+                                             _CHUNK_INTERACTIONS))
+    bounds = np.unique(np.concatenate([[0], cuts, [n_users]]))
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        keys = _sample_rows(degrees[start:stop], theta[start:stop], sampler, n_items, rng)
+        indices[indptr[start]:indptr[stop]] = keys % n_items
+    X = sp.csr_matrix(
+        (np.ones(n_interactions, dtype=np.float32), indices, indptr),
+        shape=(n_users, n_items),
+    )
+    X.has_canonical_format = True  # rows were filled sorted and duplicate-free
+    if not return_factors:
+        return X
+    item_factors = np.zeros((n_items, n_factors))
+    item_factors[np.arange(n_items), item_cluster] = popularity / np.bincount(
+        item_cluster, weights=popularity, minlength=n_factors
+    )[item_cluster]
+    return X, theta, item_factors
+
+
+def _zipf_weights(n, exponent, rng):
+    """Weights ``rank ** -exponent`` with ranks in random order."""
+    return (1.0 + rng.permutation(n)) ** -float(exponent)
+
+
+def _allocate(total, weights, cap, rng):
+    """Integer counts in ``[1, cap]`` summing to ``total``, extra mass ~ ``weights``."""
+    counts = np.ones(len(weights), dtype=np.int64)
+    remaining = total - len(weights)
+    while remaining:
+        # Users at the cap take no more; what overflowed it is drawn again
+        # among the others. Terminates because total <= len(weights) * cap.
+        p = np.where(counts < cap, weights, 0.0)
+        counts += rng.multinomial(remaining, p / p.sum())
+        overflow = np.maximum(counts - cap, 0)
+        remaining = int(overflow.sum())
+        counts -= overflow
+    return counts
+
+
+class _ItemSampler:
+    """Draws items from the planted model by inverse-CDF lookups in one table.
+
+    The table holds ``n_factors + 1`` blocks: block ``c < n_factors`` lists
+    the items of cluster ``c`` with their cumulative popularity shifted into
+    ``(c, c + 1]``; the last block lists every item with the global
+    cumulative popularity. Drawing block ``c`` and ``u ~ U[0, 1)`` then takes
+    a single ``searchsorted`` for ``c + u``, for all draws at once.
+    """
+
+    def __init__(self, item_cluster, popularity, popularity_mix, n_factors):
+        in_cluster = np.argsort(item_cluster, kind="stable")
+        starts = np.searchsorted(item_cluster[in_cluster], np.arange(n_factors + 1))
+        blocks = [in_cluster[a:b] for a, b in zip(starts[:-1], starts[1:])]
+        blocks.append(np.arange(len(item_cluster)))
+        cdfs = []
+        for c, block in enumerate(blocks):
+            cdf = np.cumsum(popularity[block])
+            cdf /= cdf[-1]
+            cdf[-1] = 1.0  # exact block end, so c + u never leaks into block c + 1
+            cdfs.append(c + cdf)
+        self.items = np.concatenate(blocks)
+        self.cdf = np.concatenate(cdfs)
+        self.block_end = np.cumsum([len(block) for block in blocks])
+        self.popularity_mix = popularity_mix
+        self.n_factors = n_factors
+
+    def draw(self, rows, theta, rng):
+        """One item per entry of ``rows`` (indices into ``theta``'s rows)."""
+        n_rows, k = theta.shape
+        # Row r's cumulative taste profile, shifted into (r, r + 1]: a cluster
+        # for every draw in one searchsorted, as for the items.
+        profile = np.cumsum(theta, axis=1)
+        profile[:, -1] = 1.0
+        profile += np.arange(n_rows)[:, None]
+        cluster = np.searchsorted(profile.ravel(), rows + rng.random_sample(len(rows)),
+                                  side="right") - rows * k
+        cluster = np.minimum(cluster, k - 1)  # r + u can round up to r + 1
+        cluster[rng.random_sample(len(rows)) < self.popularity_mix] = self.n_factors
+        pos = np.searchsorted(self.cdf, cluster + rng.random_sample(len(rows)), side="right")
+        return self.items[np.minimum(pos, self.block_end[cluster] - 1)]
+
+
+def _sample_rows(degrees, theta, sampler, n_items, rng):
+    """Sorted keys ``row * n_items + item``, exactly ``degrees[row]`` distinct per row."""
+    n_rows = len(degrees)
+    keys = np.empty(0, dtype=np.int64)
+    have = np.zeros(n_rows, dtype=np.int64)
+    acceptance = np.ones(n_rows)
+    n_round = 0
+    while (have < degrees).any():
+        deficit = degrees - have
+        short = np.flatnonzero(deficit)
+        model = n_round < _MODEL_ROUNDS
+        if not model:
+            acceptance = np.maximum(1.0 - have / n_items, 1.0 / n_items)
+        # Draw enough that the expected number of new items covers the deficit.
+        n_draw = np.ceil(deficit[short] / acceptance[short]).astype(np.int64)
+        rows = np.repeat(short, n_draw)
+        if model:
+            items = sampler.draw(rows, theta, rng)
+        else:
+            items = rng.randint(n_items, size=len(rows))
+        new = _sorted_unique(rows * n_items + items)
+        if keys.size:
+            pos = np.minimum(np.searchsorted(keys, new), keys.size - 1)
+            new = new[keys[pos] != new]
+        found = np.bincount(new // n_items, minlength=n_rows)
+        acceptance[short] = np.maximum(found[short] / n_draw, _MIN_ACCEPTANCE)
+        if (found > deficit).any():
+            new = _keep_random(new, deficit, n_items, rng)
+        have += np.bincount(new // n_items, minlength=n_rows)
+        # Both runs are sorted: the stable sort (timsort) merges them in linear time.
+        keys = np.sort(np.concatenate([keys, new]), kind="stable")
+        n_round += 1
+    return keys
+
+
+def _sorted_unique(a):
+    """``np.unique(a)`` for an int array, by one in-place sort.
+
+    numpy >= 2.3 answers ``np.unique`` with a hash table followed by a sort,
+    several times slower on the tens of millions of keys drawn here.
+    """
+    a.sort()
+    return a[np.concatenate([[True], a[1:] != a[:-1]])]
+
+
+def _keep_random(keys, quota, n_items, rng):
+    """A random subset of sorted ``keys`` with at most ``quota[row]`` per row, sorted."""
+    rows = keys // n_items
+    order = np.lexsort((rng.random_sample(len(keys)), rows))
+    first = np.searchsorted(rows, rows)  # keys are sorted, so rows are grouped
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys)) - first[order]
+    return keys[rank < quota[rows]]
