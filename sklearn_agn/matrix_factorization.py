@@ -35,14 +35,14 @@ class MFRecommender(BaseRecommender):
     ----------
     n_factors : int, default=64
         Dimension of the latent factors.
-    regularization : float, default=1.0
+    regularization : float, default=0.3
         L2 penalty on the factors (lambda).
     regularization_exponent : float, default=1.0
         Scales the penalty of each row with its number of interactions:
         ``lambda_u = regularization * (n_u + 1) ** regularization_exponent``.
         0 gives the classic constant penalty; 1 the frequency-scaled penalty
         recommended by Rendle et al. (2021).
-    alpha : float, default=5.0
+    alpha : float, default=2.0
         Confidence scale: an entry of value ``r`` has confidence ``1 + alpha * r``.
     n_iter : int, default=15
         Number of ALS sweeps (users, then items) in ``fit``.
@@ -124,9 +124,9 @@ class MFRecommender(BaseRecommender):
         self,
         n_factors=64,
         *,
-        regularization=1.0,
+        regularization=0.3,
         regularization_exponent=1.0,
-        alpha=5.0,
+        alpha=2.0,
         n_iter=15,
         proximal_reg=10.0,
         k=10,

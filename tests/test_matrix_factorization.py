@@ -192,7 +192,10 @@ def test_csr_array_and_dense_input_agree():
 
 @pytest.mark.slow
 def test_tuned_mf_reaches_tuned_ials_on_ml100k(ml100k):
-    """Hyper-parameters chosen on a validation split of train (benchmarks/mf_ml100k.py)."""
+    """Hyper-parameters chosen by validation NDCG@20 on holdout_split(train, 0.2, random_state=1).
+
+    Reproduce with ``python -m sklearn_agn.benchmark``; the test split is never used to choose.
+    """
     train, test = ml100k
     model = MFRecommender(**MF_ML100K_PARAMS, random_state=0).fit(train)
     scores = ranking_metrics(test, model.predict(train, k=20), ks=(5, 20))
@@ -200,5 +203,5 @@ def test_tuned_mf_reaches_tuned_ials_on_ml100k(ml100k):
     assert scores["precision@5"] >= 0.437
 
 
-MF_ML100K_PARAMS = dict(n_factors=32, regularization=30.0, regularization_exponent=0.0,
+MF_ML100K_PARAMS = dict(n_factors=128, regularization=30.0, regularization_exponent=0.0,
                         alpha=2.0)
