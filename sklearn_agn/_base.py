@@ -121,15 +121,17 @@ class BaseRecommender(BaseEstimator):
         score : float
             ``metric`` at ``k``, averaged over users with a held-out item.
         """
-        ranked = self.predict(X)
+        X = self._validate_rows(X)
         if y is None:
             raise ValueError("score needs y, the held-out interactions of the rows of X.")
+        expected = X.shape
         y_shape = getattr(y, "shape", None)
-        if y_shape is None or tuple(y_shape) != (len(ranked), self.n_features_in_):
+        if y_shape is None or tuple(y_shape) != expected:
             raise ValueError(
-                f"y must be a (n_users, n_items) = ({len(ranked)}, "
-                f"{self.n_features_in_}) matrix of held-out interactions, got shape {y_shape}."
+                f"y must be a (n_users, n_items) = {expected} matrix of held-out "
+                f"interactions, got shape {y_shape}."
             )
+        ranked = self.predict(X)
         return RANKING_METRICS[self.metric](y, ranked, self.k)
 
     def __sklearn_tags__(self):

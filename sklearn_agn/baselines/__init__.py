@@ -1,0 +1,14 @@
+"""Simple, strong reference recommenders with the library's API.
+
+Tuned simple baselines often match or beat neural recommenders on the splits
+those were published on (Ferrari Dacrema et al., 2021). They share
+``BaseRecommender``'s ``predict`` / ``decision_function`` / ``score`` with
+``MFRecommender``, so every comparison runs through the same ranking, seen-item
+filter and metric code.
+"""
+
+from ._ease import EASE
+from ._itemknn import ItemKNN
+from ._popularity import MostPopular
+
+__all__ = ["EASE", "ItemKNN", "MostPopular"]
