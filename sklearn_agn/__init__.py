@@ -1,7 +1,8 @@
 """sklearn-agn: recommenders for sparse implicit feedback, densified by a GAN."""
 
+from .augmentation import GANAugmenter
 from .matrix_factorization import MFRecommender
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["MFRecommender", "__version__"]
+__all__ = ["GANAugmenter", "MFRecommender", "__version__"]
