@@ -158,14 +158,18 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Epoch (from 1) whose generator is kept: the best validation epoch with
         ``early_stopping``, else the last.
 
-    item_popularity_ : ndarray of shape (n_features_in_,)
+    item_popularity_ : ndarray of shape (n_items,)
         Share of training rows that hold each item; :meth:`sample` starts its
         rows from it.
+
+    row_lengths_ : ndarray of shape (n_users,)
+        Interactions per training row; :meth:`sample` draws the lengths of its
+        rows from them.
 
     n_features_in_ : int
         Number of items.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_items,)
         Item names, when ``X`` was a DataFrame with string column names.
 
     See Also
@@ -355,7 +359,7 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         with tqdm(
             total=self.max_epochs, desc="GANAugmenter", disable=not self.verbose, leave=False
         ) as progress:
-            self.generator_, self.history_, self.best_epoch_ = _cfgan.fit_cfgan(
+            generator, history, best_epoch = _cfgan.fit_cfgan(
                 X_train,
                 validation=validation,
                 params=params,
@@ -363,9 +367,11 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 seed=seed,
                 progress=progress if self.verbose else None,
             )
-        self.n_iter_ = len(self.history_["generator_loss"])
+        # Learned attributes are set together, once training is complete, so
+        # that an interrupted fit leaves the estimator as it was.
+        self.generator_, self.history_, self.best_epoch_ = generator, history, best_epoch
+        self.n_iter_ = len(history["generator_loss"])
         self.item_popularity_ = np.bincount(X.indices, minlength=X.shape[1]) / X.shape[0]
-        # Training row lengths: sample() draws the lengths of its rows from them.
         self.row_lengths_ = np.diff(X.indptr)
         return self
 

@@ -8,7 +8,7 @@ candidates than ``k``) and counts as a miss. Definitions follow the CFGAN
 paper's evaluation (Chae et al., CIKM 2018), with binary relevance:
 
 - precision@k = hits / k (empty slots included in ``k``);
-- recall@k = hits / |truth|;
+- recall@k = ``hits / |truth|``;
 - NDCG@k = DCG / IDCG, where DCG sums ``1 / log2(rank + 1)`` over the hits
   (ranks from 1) and IDCG is the DCG of ``min(k, |truth|)`` hits in a row;
 - MRR@k = 1 / rank of the first hit, 0 without a hit;
@@ -177,7 +177,7 @@ def precision_at_k(y_true, ranked, k=None):
 
 
 def recall_at_k(y_true, ranked, k=None):
-    """Share of a user's held-out items found in the top k: hits / |truth|.
+    """Share of a user's held-out items found in the top k: ``hits / |truth|``.
 
     A user with more than ``k`` held-out items cannot reach a recall of 1.
 
