@@ -7,9 +7,11 @@ Everything else, ranking, the seen-item filter, batching and evaluation, lives
 here once.
 """
 
+import contextlib
 from numbers import Integral
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -18,29 +20,89 @@ from ._validation import check_interactions, check_k, real_interactions
 from .metrics import RANKING_METRICS
 
 
+# Elements of the temporaries of ``top_k`` (rows x items) at a time: about
+# 32 MiB of float64, small enough for the allocator to reuse from chunk to chunk.
+_TOP_K_CHUNK = 2**22
+
+
 def top_k(scores, k, exclude=None):
     """Indices of the ``k`` best scores per row, best first.
 
     ``exclude`` is a boolean sparse mask of entries never to return. Rows with
     fewer than ``k`` eligible items are padded with ``-1``. Ties are broken by
-    the lower item index, so results are deterministic.
+    the lower item index, so results are deterministic: in particular, among
+    items tied at the k-th best score, the lowest indices are returned. NaN
+    scores rank last, like excluded items.
+
+    Works through the rows in chunks, so that its temporaries stay within a
+    few times ``2**22`` elements whatever the size of ``scores``; ``scores``
+    itself is not modified.
     """
-    scores = np.array(scores, dtype=np.float64, copy=True)
-    if exclude is not None and exclude.nnz:
-        coo = exclude.tocoo()
-        scores[coo.row, coo.col] = -np.inf
-    n_items = scores.shape[1]
-    if k < n_items:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    else:
-        part = np.broadcast_to(np.arange(n_items), scores.shape).copy()
-    part_scores = np.take_along_axis(scores, part, axis=1)
-    # lexsort: primary key the score (descending), secondary the item index.
-    order = np.lexsort((part, -part_scores), axis=1)
-    ranked = np.take_along_axis(part, order, axis=1)
-    ranked_scores = np.take_along_axis(part_scores, order, axis=1)
-    ranked[np.isneginf(ranked_scores)] = -1
+    scores = np.asarray(scores)
+    n_rows, n_items = scores.shape
+    k = min(int(k), n_items)
+    dtype = scores.dtype if scores.dtype in (np.float32, np.float64) else np.float64
+    if exclude is not None and exclude.format != "csr":
+        exclude = exclude.tocsr()
+    ranked = np.empty((n_rows, k), dtype=np.intp)
+    step = max(1, _TOP_K_CHUNK // max(n_items, 1))
+    for start in range(0, n_rows, step):
+        stop = min(start + step, n_rows)
+        block = np.array(scores[start:stop], dtype=dtype, order="C", copy=True)
+        if exclude is not None and exclude.nnz:
+            lo, hi = exclude.indptr[start], exclude.indptr[stop]
+            masked = exclude.data[lo:hi].astype(bool)
+            rows = np.repeat(np.arange(stop - start), np.diff(exclude.indptr[start:stop + 1]))
+            block[rows[masked], exclude.indices[lo:hi][masked]] = -np.inf
+        ranked[start:stop] = _top_k_block(block, k)
     return ranked
+
+
+def _top_k_block(block, k):
+    """``top_k`` of a C-contiguous float block (modified), excluded items at -inf."""
+    n_rows, n_items = block.shape
+    nan = np.isnan(block)
+    if nan.any():
+        block[nan] = -np.inf
+    scores = torch.from_numpy(block)
+    if k == n_items:
+        cols = np.argsort(-block, axis=1, kind="stable")
+        values = np.take_along_axis(block, cols, axis=1)
+    else:
+        # One more than asked for: where the (k+1)-th score is below the k-th,
+        # the top-k set is unambiguous. Where they are equal, items tied at
+        # the boundary may be left out, and torch.topk picks which
+        # arbitrarily: those rows are redone to keep the lowest indices.
+        values, cols = torch.topk(scores, k + 1, dim=1)
+        tie = (values[:, k] == values[:, k - 1]).numpy()
+        cols = cols[:, :k].numpy()
+        if tie.any():
+            cols[tie] = _boundary_ties(block[tie], k)
+        cols.sort(axis=1)
+        values = np.take_along_axis(block, cols, axis=1)
+        # Stable sort on the descending score: equal scores keep ascending indices.
+        order = np.argsort(-values, axis=1, kind="stable")
+        cols = np.take_along_axis(cols, order, axis=1)
+        values = np.take_along_axis(values, order, axis=1)
+    ranked = cols.astype(np.intp, copy=False)
+    ranked[np.isneginf(values)] = -1
+    return ranked
+
+
+def _boundary_ties(block, k):
+    """The top-k columns of each row, ascending, ties at the k-th score to the lowest index.
+
+    Finds the k-th largest value of each row, takes every item strictly above
+    it and fills the remaining slots with the lowest-index items equal to it.
+    """
+    n_rows, n_items = block.shape
+    kth = np.partition(block, n_items - k, axis=1)[:, n_items - k][:, None]
+    selected = block > kth
+    tied = block == kth
+    n_fill = k - selected.sum(axis=1)
+    selected |= tied & (np.cumsum(tied, axis=1, dtype=np.int32) <= n_fill[:, None])
+    # Exactly k per row; np.nonzero walks row-major, so columns come out ascending.
+    return np.nonzero(selected)[1].reshape(n_rows, k)
 
 
 class BaseRecommender(BaseEstimator):
@@ -55,6 +117,10 @@ class BaseRecommender(BaseEstimator):
         "metric": [StrOptions(set(RANKING_METRICS))],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
+
+    def _threads(self):
+        """Context in which the heavy work runs (thread limits); none by default."""
+        return contextlib.nullcontext()
 
     def _validate_rows(self, X):
         check_is_fitted(self)
@@ -78,7 +144,8 @@ class BaseRecommender(BaseEstimator):
             Higher is better. Computed in batches of ``batch_size`` rows.
         """
         X = self._validate_rows(X)
-        return np.vstack([self._score_rows(X[rows]) for rows in self._batches(X.shape[0])])
+        with self._threads():
+            return np.vstack([self._score_rows(X[rows]) for rows in self._batches(X.shape[0])])
 
     def predict(self, X, k=None):
         """Recommend the top-k unseen items for each user row.
@@ -101,9 +168,12 @@ class BaseRecommender(BaseEstimator):
         X = self._validate_rows(X)
         k = check_k(self.k if k is None else k, self.n_features_in_)
         ranked = np.empty((X.shape[0], k), dtype=np.intp)
-        for rows in self._batches(X.shape[0]):
-            batch = X[rows]
-            ranked[rows] = top_k(self._score_rows(batch), k, exclude=real_interactions(batch))
+        # Streams: one batch of scores (batch_size x n_items) alive at a time.
+        with self._threads():
+            for rows in self._batches(X.shape[0]):
+                batch = X[rows]
+                ranked[rows] = top_k(self._score_rows(batch), k,
+                                     exclude=real_interactions(batch))
         return ranked
 
     def score(self, X, y):

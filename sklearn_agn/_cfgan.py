@@ -270,7 +270,7 @@ def fit_cfgan(X, *, validation, params, device, seed, progress):
 
 
 @torch.no_grad()
-def generator_scores(G, X, batch_size, device):
+def generator_scores(G, device, X, batch_size):
     """Dense ``(n_rows, n_items)`` float32 generator scores for the rows of CSR ``X``.
 
     The noise is held at its mean (zero) so that scores are deterministic.
@@ -283,7 +283,7 @@ def generator_scores(G, X, batch_size, device):
 
 
 @torch.no_grad()
-def top_unobserved(G, X, n_top, batch_size, device):
+def top_unobserved(G, device, X, n_top, batch_size):
     """The ``n_top[r]`` best-scored unobserved items of each row ``r`` of CSR ``X``.
 
     Noise is held at its mean. ``n_top[r]`` must not exceed the row's number
@@ -327,7 +327,7 @@ def validation_ndcg(G, X_in, X_out, k, batch_size, device):
 
 
 @torch.no_grad()
-def sample_rows(G, item_popularity, lengths, batch_size, device, *, seed):
+def sample_rows(G, device, item_popularity, lengths, batch_size, *, seed):
     """Grow brand-new rows of the given ``lengths`` with the generator.
 
     Each row starts from one item drawn with probability proportional to

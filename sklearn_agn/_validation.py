@@ -33,6 +33,7 @@ def check_interactions(estimator, X, *, reset, dtype=(np.float64, np.float32)):
                 f"features as input. Rows are users and columns are items, so "
                 f"X must have one column per item seen in fit ({n_items})."
             )
+    binary = _is_boolean(X)
     X = validate_data(
         estimator,
         X,
@@ -42,16 +43,22 @@ def check_interactions(estimator, X, *, reset, dtype=(np.float64, np.float32)):
         ensure_min_samples=1,
         ensure_min_features=1,
     )
-    return _canonical(X, f"{name} (interaction values)")
+    return _canonical(X, f"{name} (interaction values)", binary=binary)
 
 
 def as_interactions(X, *, name="X", dtype=(np.float64, np.float32)):
     """Validate ``X`` outside an estimator; same contract as :func:`check_interactions`."""
+    binary = _is_boolean(X)
     X = check_array(X, accept_sparse="csr", dtype=dtype, input_name=name)
-    return _canonical(X, name)
+    return _canonical(X, name, binary=binary)
 
 
-def _canonical(X, whom):
+def _is_boolean(X):
+    dtype = getattr(X, "dtype", None)
+    return isinstance(dtype, np.dtype) and dtype == np.bool_
+
+
+def _canonical(X, whom, binary=False):
     check_non_negative(X, whom)
     if not sp.issparse(X):
         X = sp.csr_matrix(X)
@@ -61,6 +68,11 @@ def _canonical(X, whom):
         X = X.copy()  # canonicalising works in place: never on the caller's matrix
         X.sum_duplicates()
         X.eliminate_zeros()
+    if binary and X.nnz and X.data.max() > 1:
+        # Duplicate entries of a boolean matrix are one True (``toarray`` and
+        # ``sum`` agree), but casting to float sums them (scipy's ``astype``).
+        X = X.copy()
+        np.minimum(X.data, 1, out=X.data)
     return X
 
 

@@ -1,5 +1,6 @@
 """Densify sparse interaction rows with a conditional GAN (CFGAN)."""
 
+import copy
 import numbers
 from numbers import Integral, Real
 
@@ -13,6 +14,7 @@ from tqdm.auto import tqdm
 
 from . import _cfgan
 from ._torch_utils import resolve_device
+from ._fit_state import atomic_fit
 from ._validation import REAL_INTERACTION_THRESHOLD, check_interactions, same_sparse_container
 from .model_selection import holdout_split
 
@@ -305,6 +307,7 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Train the CFGAN on the rows of ``X``.
 
@@ -409,7 +412,7 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         n_add = np.minimum(n_add, X.shape[1] - counts)
 
         rows, items, scores = _cfgan.top_unobserved(
-            self.generator_, X, n_add, self.batch_size, resolve_device(self.device)
+            *self._generator_on_device(), X, n_add, self.batch_size
         )
         if rows.size:
             below_one = np.nextafter(X.dtype.type(REAL_INTERACTION_THRESHOLD), X.dtype.type(0))
@@ -439,9 +442,7 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_interactions(self, X, reset=False)
-        return _cfgan.generator_scores(
-            self.generator_, X, self.batch_size, resolve_device(self.device)
-        )
+        return _cfgan.generator_scores(*self._generator_on_device(), X, self.batch_size)
 
     def sample(self, n_samples=1, random_state=None):
         """Draw brand-new synthetic users from the generator.
@@ -477,17 +478,29 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(random_state)
         lengths = rng.choice(self.row_lengths_, size=n_samples)
+        generator, device = self._generator_on_device()
         rows, items = _cfgan.sample_rows(
-            self.generator_,
+            generator,
+            device,
             self.item_popularity_,
             lengths,
             self.batch_size,
-            resolve_device(self.device),
             seed=int(rng.randint(np.iinfo(np.int32).max)),
         )
         return sp.csr_matrix(
             (np.ones(rows.size), (rows, items)), shape=(n_samples, self.n_features_in_)
         )
+
+    def _generator_on_device(self):
+        """``(generator, device)``: the fitted generator, copied to ``device`` unless it is the CPU.
+
+        ``generator_`` stays on the CPU so that a fitted estimator pickles and
+        loads anywhere; inference runs where ``device`` says.
+        """
+        device = resolve_device(self.device)
+        if device.type == "cpu":
+            return self.generator_, device
+        return copy.deepcopy(self.generator_).to(device), device
 
     def _check_real_values(self, X):
         if not self.binarize and X.nnz and X.data.min() < REAL_INTERACTION_THRESHOLD:

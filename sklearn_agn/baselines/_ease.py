@@ -8,6 +8,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
 from .._base import BaseRecommender
+from .._fit_state import atomic_fit
 from .._validation import check_interactions
 
 
@@ -102,6 +103,7 @@ class EASE(BaseRecommender):
         self.batch_size = batch_size
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Solve for the item-item weight matrix.
 
@@ -119,6 +121,11 @@ class EASE(BaseRecommender):
         """
         X = check_interactions(self, X, reset=True).astype(np.float64)
         gram = (X.T @ X).toarray()
+        if not np.isfinite(gram).all():
+            raise ValueError(
+                "XᵀX overflows float64: the values of X are too large (max "
+                f"{X.data.max():.3g}); rescale X or binarise it."
+            )
         gram[np.diag_indices_from(gram)] += self.l2_reg
         # P = (XᵀX + λI)⁻¹ through LAPACK's Cholesky inverse, in place: fewer
         # flops than solving against the identity and a single dense matrix in

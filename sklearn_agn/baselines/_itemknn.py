@@ -8,6 +8,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
 from .._base import BaseRecommender
+from .._fit_state import atomic_fit
 from .._validation import check_interactions
 
 #: Dense entries of the similarity computed at once in ``fit`` (32 MB of
@@ -116,6 +117,7 @@ class ItemKNN(BaseRecommender):
         self.batch_size = batch_size
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Compute each item's nearest neighbours.
 

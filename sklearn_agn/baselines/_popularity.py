@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import _fit_context
 
 from .._base import BaseRecommender
+from .._fit_state import atomic_fit
 from .._validation import check_interactions, real_interactions
 
 
@@ -70,6 +71,7 @@ class MostPopular(BaseRecommender):
         self.batch_size = batch_size
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None):
         """Count each item's real interactions.
 

@@ -1,0 +1,200 @@
+"""Serving MFRecommender on 100,000 items: one-user latency and streamed batch memory.
+
+1. Latency: ``predict`` for one user row at a time (validation, exact fold-in
+   against the cached Gram matrix, scoring all items, seen-item filter,
+   top-10), for ``--queries`` users, after a warm-up; percentiles for each
+   thread count (``n_jobs``), and once without the cached Gram matrix (what
+   every call paid before it was cached).
+2. Memory: ``predict`` over every row of a ``make_interactions(n_users,
+   100_000, ~50 * n_users)`` matrix (default 100,000 and 1,000,000 users),
+   each in a fresh subprocess that loads the matrix and the model from disk,
+   so its peak resident memory is the prediction's plus the input's (the
+   matrix is generated beforehand by another subprocess, its memory not
+   counted). Rows are streamed in batches of ``batch_size`` (1024): memory
+   beyond the input matrix and the (n_users, 10) output must not grow with
+   the number of users.
+
+The model is fitted on ``make_interactions(50_000, 100_000, 2_500_000)`` with
+64 factors and ``solver="cg"`` (5 iterations: the factors' values do not
+change the cost of serving).
+
+Usage, from the repository root::
+
+    python benchmarks/bench_predict.py
+    python benchmarks/bench_predict.py --memory-users 100000 --queries 500
+
+Generated matrices are cached under ``--cache`` (default
+``$TMPDIR/sklearn_agn_bench``) and reused by ``bench_scale.py``.
+"""
+
+import argparse
+import json
+import os
+import pickle
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+N_ITEMS = 100_000
+PER_USER = 50
+
+
+def rss_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakRSS:
+    """Peak resident memory of this process while the block runs (sampled)."""
+
+    def __init__(self, interval=0.002):
+        self.interval = interval
+
+    def __enter__(self):
+        self.baseline = self.peak = rss_bytes()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def _poll(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes())
+            time.sleep(self.interval)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes())
+
+
+def max_rss_bytes():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def cached_interactions(cache, n_users, n_items, n_interactions):
+    """Path of an .npz of ``make_interactions(...)``, generated in a subprocess if absent."""
+    path = Path(cache) / f"interactions_{n_users}x{n_items}_{n_interactions}_seed0.npz"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        code = (
+            "import scipy.sparse as sp, sys; from sklearn_agn.datasets import make_interactions; "
+            f"X = make_interactions({n_users}, {n_items}, {n_interactions}, random_state=0); "
+            f"sp.save_npz(sys.argv[1], X, compressed=False)"
+        )
+        tmp = path.with_suffix(".tmp.npz")
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code, str(tmp)], check=True)
+        tmp.rename(path)
+        print(f"  generated {path.name} in {time.perf_counter() - start:.0f} s", flush=True)
+    return path
+
+
+def memory_child(model_path, data_path):
+    """Run in a subprocess: load, predict every row, print JSON measurements."""
+    with open(model_path, "rb") as f:
+        model = pickle.load(f)
+    X = sp.load_npz(data_path).tocsr()
+    x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    with PeakRSS() as peak:
+        start = time.perf_counter()
+        ranked = model.predict(X)
+        seconds = time.perf_counter() - start
+    print(json.dumps({
+        "n_users": X.shape[0], "nnz": int(X.nnz), "x_mb": x_bytes / 2**20,
+        "out_mb": ranked.nbytes / 2**20, "seconds": seconds,
+        "before_mb": peak.baseline / 2**20, "peak_mb": peak.peak / 2**20,
+        "max_rss_mb": max_rss_bytes() / 2**20,
+    }))
+
+
+def latency(model, rows, n_jobs, warmup=20):
+    model.set_params(n_jobs=n_jobs)
+    for row in rows[:warmup]:
+        model.predict(row)
+    seconds = []
+    for row in rows:
+        start = time.perf_counter()
+        model.predict(row)
+        seconds.append(time.perf_counter() - start)
+    return np.percentile(seconds, [50, 90, 99]) * 1e3
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--memory-users", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
+                                                        "sklearn_agn_bench"))
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return memory_child(*args.child)
+
+    import torch
+
+    from sklearn_agn import MFRecommender
+    from sklearn_agn.datasets import make_interactions
+
+    print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
+    X = make_interactions(50_000, N_ITEMS, 50_000 * PER_USER, random_state=0)
+    start = time.perf_counter()
+    model = MFRecommender(64, solver="cg", n_iter=5, random_state=0).fit(X)
+    print(f"model: 64 factors on {X.shape[0]} x {X.shape[1]} ({X.nnz} interactions), "
+          f"fitted in {time.perf_counter() - start:.1f} s")
+
+    rng = np.random.RandomState(0)
+    rows = [X[i] for i in rng.choice(X.shape[0], args.queries, replace=False)]
+    print(f"\nOne user against {N_ITEMS} items, predict(row) -> top-10 "
+          f"({args.queries} users, median {np.median([r.nnz for r in rows]):.0f} "
+          "interactions each)\n")
+    print("| n_jobs (threads) | Gram matrix | p50 (ms) | p90 (ms) | p99 (ms) |")
+    print("|---:|---|---:|---:|---:|")
+    for n_jobs in args.threads:
+        p50, p90, p99 = latency(model, rows, n_jobs)
+        print(f"| {n_jobs} | cached | {p50:.2f} | {p90:.2f} | {p99:.2f} |", flush=True)
+    uncached = pickle.loads(pickle.dumps(model))
+    del uncached._item_gram  # recomputed at every call, as before caching
+    p50, p90, p99 = latency(uncached, rows, args.threads[0])
+    print(f"| {args.threads[0]} | recomputed per call | {p50:.2f} | {p90:.2f} | {p99:.2f} |")
+    model.set_params(n_jobs=None)
+
+    if not args.memory_users:
+        return
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    model_path = cache / "bench_predict_model.pkl"
+    with open(model_path, "wb") as f:
+        pickle.dump(model, f)
+    print(f"\nStreamed predict over every user, {N_ITEMS} items, top-10, batch_size="
+          f"{model.batch_size}, n_jobs=None (torch default threads); one fresh process each\n")
+    results = []
+    for n_users in args.memory_users:
+        data = cached_interactions(cache, n_users, N_ITEMS, n_users * PER_USER)
+        out = subprocess.run([sys.executable, __file__, "--child", str(model_path), str(data)],
+                             check=True, capture_output=True, text=True)
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        r = results[-1]
+        print(f"  {r['n_users']} users done in {r['seconds']:.0f} s", flush=True)
+    print("| users | interactions | X (MB) | output (MB) | time (s) | users/s "
+          "| RSS before predict (MB) | peak RSS in predict (MB) | growth in predict (MB) "
+          "| process max RSS (MB) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r['n_users']} | {r['nnz']} | {r['x_mb']:.0f} | {r['out_mb']:.0f} "
+              f"| {r['seconds']:.0f} | {r['n_users'] / r['seconds']:.0f} "
+              f"| {r['before_mb']:.0f} | {r['peak_mb']:.0f} "
+              f"| {r['peak_mb'] - r['before_mb']:.0f} | {r['max_rss_mb']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
