@@ -195,14 +195,13 @@ class SparsePattern:
         self.indices = np.asarray(R.indices, dtype=index_dtype)
         self.values = torch.from_numpy(np.asarray(R.data)).to(device=device, dtype=dtype)
         self.row_lengths = np.diff(self.indptr)
-        self.col_lengths = np.bincount(self.indices, minlength=R.shape[1])
         crow = torch.from_numpy(self.indptr).to(device)
         col = torch.from_numpy(self.indices).to(device)
         self._crow, self._col = crow, col
         with warnings.catch_warnings():
             # "Sparse CSR tensor support is in beta state": we use a stable subset.
             warnings.simplefilter("ignore", UserWarning)
-            self._pattern = self._csr(torch.zeros(self.nnz, device=device, dtype=dtype))
+            # Output of the sampled products, reused from call to call.
             self._sampled = self._csr(torch.zeros(self.nnz, device=device, dtype=dtype))
         self._cpu = device.type == "cpu"
         if not self._cpu:
@@ -226,7 +225,9 @@ class SparsePattern:
         """``(A[row_e] * B[col_e]).sum()`` for every stored entry ``e``."""
         if self.nnz == 0:
             return torch.zeros(0, device=self.device, dtype=self.dtype)
-        torch.sparse.sampled_addmm(self._pattern, A, B.T, beta=0.0, out=self._sampled)
+        # beta=0 ignores the input's values (the previous, finite, products),
+        # so the output tensor serves as the input pattern too.
+        torch.sparse.sampled_addmm(self._sampled, A, B.T, beta=0.0, out=self._sampled)
         return self._sampled.values()
 
     def rows_dot(self, v, B, out):
@@ -491,9 +492,10 @@ def _als_cg(R, item_factors, *, n_iter, cg_steps, alpha, regularization,
         # (all the users' entries on those items).
         user_patterns = [SparsePattern(R[block], device, dtype) for block in user_blocks]
         item_patterns = [SparsePattern(R[:, block], device, dtype) for block in item_blocks]
+        del R  # the blocks hold copies of its entries
     perm_t = torch.from_numpy(perm).to(device)
     items = item_factors[perm_t].contiguous()
-    users = torch.zeros((R.shape[0], f), device=device, dtype=dtype)
+    users = torch.zeros((len(row_lengths), f), device=device, dtype=dtype)
 
     def sweep(patterns, blocks, fixed, x, side, lambdas):
         gram = fixed.T @ fixed
