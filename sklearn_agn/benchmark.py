@@ -101,19 +101,21 @@ def _gan_mf(params, seed):
 # Parameters of GANAugmenter that only act in ``transform``: settings that
 # differ only in these share one trained GAN during tuning.
 _TRANSFORM_PARAMS = {"sparse_threshold", "n_generated", "generated_weight"}
-_trained_gans = {}
+# ``(training parameters, X, trained GAN)`` of the last GAN trained. X is kept
+# and compared by identity: an ``id`` alone could be reused by a later matrix.
+_last_trained = [None, None, None]
 
 
 def _fit_gan_mf(params, seed, X):
     """``_gan_mf(params, seed).fit(X)``, reusing a GAN trained with the same training parameters."""
     pipeline = _gan_mf(params, seed)
     gan, mf = (step for _, step in pipeline.steps)
-    training = {k: v for k, v in gan.get_params().items() if k not in _TRANSFORM_PARAMS}
-    key = (repr(sorted(training.items())), id(X), X.nnz)
-    if key not in _trained_gans:
-        _trained_gans.clear()  # one data set at a time: bounded memory
-        _trained_gans[key] = clone(gan).fit(X)
-    trained = copy.copy(_trained_gans[key]).set_params(
+    training = repr(sorted((k, v) for k, v in gan.get_params().items()
+                           if k not in _TRANSFORM_PARAMS))
+    if _last_trained[0] != training or _last_trained[1] is not X:
+        # One GAN at a time: bounded memory.
+        _last_trained[:] = [training, X, clone(gan).fit(X)]
+    trained = copy.copy(_last_trained[2]).set_params(
         **{k: v for k, v in gan.get_params().items() if k in _TRANSFORM_PARAMS})
     pipeline.steps[0] = (pipeline.steps[0][0], trained)
     mf.fit(trained.transform(X))
