@@ -17,10 +17,11 @@ TEST is not read. It prints:
    to add;
 2. the same comparison in a sparser regime made from the same data: half of
    the users (drawn with seed 0) keep only N of their training interactions,
-   so the sparse users are truly sparse. MF and GAN + MF are each reported at
+   so that they are truly sparse. MF and GAN + MF are each reported at
    the best of a small grid (GAN + MF's grid is the larger one).
 
-Stochastic models use ``--seeds`` seeds; the table gives mean ± std.
+Stochastic models use ``--seeds`` seeds; with more than one the tables give
+mean ± std.
 """
 
 import argparse
@@ -33,7 +34,7 @@ import scipy.sparse as sp
 from sklearn_agn import GANAugmenter, MFRecommender
 from sklearn_agn._base import top_k
 from sklearn_agn.baselines import EASE
-from sklearn_agn.benchmark import MF_PARAMS, _quartiles
+from sklearn_agn.benchmark import MF_PARAMS, _cell, _quartiles
 from sklearn_agn.datasets import load_triplets
 from sklearn_agn.metrics import ndcg_at_k
 from sklearn_agn.model_selection import holdout_split
@@ -47,12 +48,8 @@ BLEND_WEIGHTS = (0.25, 0.5)
 def _zscore(scores):
     """Per-row standardised scores, so that two models' scores can be added."""
     scores = scores - scores.mean(axis=1, keepdims=True)
-    return scores / scores.std(axis=1, keepdims=True)
-
-
-def _mean_std(values):
-    values = np.asarray(values)
-    return f"{values.mean():.4f} ± {values.std():.4f}"
+    std = scores.std(axis=1, keepdims=True)
+    return scores / np.where(std > 0, std, 1)
 
 
 def activity_table(X_fit, X_val, seeds):
@@ -85,7 +82,7 @@ def activity_table(X_fit, X_val, seeds):
     print("|---" * len(header) + "|")
     for name, runs in rows.items():
         runs = np.array(runs)
-        print(f"| {name} | " + " | ".join(_mean_std(col) for col in runs.T) + " |")
+        print(f"| {name} | " + " | ".join(_cell(col) for col in runs.T) + " |")
 
 
 def keep_n(X, rows, n, random_state):
@@ -140,7 +137,7 @@ def sparse_regime_table(X_fit, X_val, n_values, seeds):
             key = max(by_setting, key=lambda k: np.mean([run[0] for run in by_setting[k]]))
             runs = np.array(by_setting[key])
             print(f"| {n} | {name} | {key} | "
-                  + " | ".join(_mean_std(col) for col in runs.T) + " |")
+                  + " | ".join(_cell(col) for col in runs.T) + " |")
 
 
 def main(argv=None):
