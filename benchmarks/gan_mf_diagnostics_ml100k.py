@@ -147,6 +147,8 @@ def main(argv=None):
     parser.add_argument("--keep", type=int, nargs="+", default=[2, 5],
                         help="interactions kept per cut user in part 2")
     args = parser.parse_args(argv)
+    if args.seeds < 1 or min(args.keep) < 1:
+        parser.error("--seeds and --keep must be >= 1")
     train = load_triplets(args.data / "train.txt")
     X_fit, X_val = holdout_split(train, 0.2, random_state=1)
     seeds = range(args.seeds)
