@@ -33,12 +33,12 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import check_random_state
 
-from .augmentation import GANAugmenter
-from .baselines import EASE, ItemKNN, MostPopular
-from .datasets import load_triplets
-from .matrix_factorization import MFRecommender
-from .metrics import ndcg_at_k, ranking_metrics
-from .model_selection import holdout_split
+from ..augmentation import GANAugmenter
+from ..baselines import EASE, ItemKNN, MostPopular
+from ..datasets import load_triplets
+from ..matrix_factorization import MFRecommender
+from ..metrics import ndcg_at_k, ranking_metrics
+from ..model_selection import holdout_split
 
 __all__ = ["Method", "METHODS", "run_benchmark", "main"]
 
@@ -341,6 +341,3 @@ def main(argv=None):
         plot_quartiles(report, args.plot)
     return report
 
-
-if __name__ == "__main__":
-    main()
