@@ -3,6 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
@@ -10,11 +11,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from ._als import SOLVERS, als, solve_rows, torch_threads
+from ._als import SOLVERS, als, solve_rows, transpose_entries
+from ._als_equations import entry_coefficients, row_lambdas
 from ._base import BaseRecommender
-from ._torch_utils import resolve_device, seeded_generator, torch_dtype
 from ._fit_state import atomic_fit
-from ._validation import check_interactions
+from ._threads import resolve_n_jobs, torch_threads
+from ._torch_utils import resolve_device, seeded_generator, torch_dtype
+from ._validation import _n_columns, check_interactions
 
 
 class MFRecommender(BaseRecommender):
@@ -147,7 +150,6 @@ class MFRecommender(BaseRecommender):
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "solver": [StrOptions(set(SOLVERS))],
         "cg_steps": [Interval(Integral, 1, None, closed="left")],
-        "proximal_reg": [Interval(Real, 0, None, closed="left")],
         "dtype": [StrOptions({"float32", "float64"})],
         "device": [str],
         "n_jobs": [Interval(Integral, None, -1, closed="right"),
@@ -166,7 +168,6 @@ class MFRecommender(BaseRecommender):
         n_iter=15,
         solver="cholesky",
         cg_steps=3,
-        proximal_reg=10.0,
         k=10,
         metric="ndcg",
         batch_size=1024,
@@ -183,7 +184,6 @@ class MFRecommender(BaseRecommender):
         self.n_iter = n_iter
         self.solver = solver
         self.cg_steps = cg_steps
-        self.proximal_reg = proximal_reg
         self.k = k
         self.metric = metric
         self.batch_size = batch_size
@@ -238,16 +238,22 @@ class MFRecommender(BaseRecommender):
         generator = seeded_generator(check_random_state(self.random_state))
         init = 0.01 * torch.randn(X.shape[1], self.n_factors, generator=generator,
                                   dtype=torch.float64)
+        preferences, real = _entry_feedback(X)
         bar = tqdm(total=self.n_iter, desc="ALS", disable=not self.verbose, leave=False)
         try:
-            factors = als(X, init.to(device=device, dtype=dtype), n_iter=self.n_iter,
-                          solver=self.solver, cg_steps=self.cg_steps,
-                          callback=lambda *_: bar.update(), **self._solver_params())
+            users, items = als(X, init.to(device=device, dtype=dtype), n_iter=self.n_iter,
+                               preferences=preferences, real=real, solver=self.solver,
+                               cg_steps=self.cg_steps, n_threads=resolve_n_jobs(self.n_jobs),
+                               callback=lambda *_: bar.update(), **self._solver_params())
         finally:
             bar.close()
+        users = users.cpu().numpy().astype(np.float64)
+        empty = _UserStatistics.empty(X.shape[1], self.n_factors)
+        statistics = empty.add(X, users, preferences, real, self.alpha)
         # Attributes are set only once training is complete: an interrupted fit
         # leaves the estimator as it was before.
-        self._set_item_factors(factors.cpu().numpy())
+        self._set_item_factors(items.cpu().numpy())
+        statistics.store(self)
         self.n_iter_ = self.n_iter
         return self
 
@@ -261,18 +267,26 @@ class MFRecommender(BaseRecommender):
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
     def partial_fit(self, X, y=None):
-        """Adapt the item factors to new feedback without a full refit.
+        """Update the model with new feedback, keeping what was learned from all users seen.
 
         The first call fits from scratch on ``X``. Later calls fold the rows of
-        ``X`` in, then re-solve the factors of the items those rows touch with
-        a proximal penalty ``proximal_reg * ||y_i - y_i_old||^2``, so recent
-        feedback moves the model while what was learned before is kept.
-        Items untouched by ``X`` keep their factors. The catalogue is fixed.
+        ``X`` in against the current item factors, then update the factors of
+        the items those rows touch by the exact least-squares step of the
+        objective over every user seen so far, in which the users seen
+        before enter through their sufficient statistics (see Notes): the
+        model moves with recent feedback without forgetting earlier users.
+        Replaying rows the model has already seen leaves it essentially
+        unchanged. Items untouched by ``X`` keep their factors.
+
+        ``X`` may have more columns than the model has items: the extra
+        columns are new items appended to the catalogue (``n_features_in_``
+        grows), their factors solved from the rows of ``X`` that hold them.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items)
-            New feedback: rows of new or returning users.
+            New feedback: rows of new or returning users, one column per
+            known item, then optionally new items.
         y : None
             Ignored; present for API consistency.
 
@@ -282,26 +296,53 @@ class MFRecommender(BaseRecommender):
             The updated estimator.
         """
         first_call = not hasattr(self, "item_factors_")
-        X = self._check_confidence(check_interactions(self, X, reset=first_call))
+        n_cols = _n_columns(X)
+        grows = not first_call and n_cols is not None and n_cols > self.n_features_in_
+        X = self._check_confidence(check_interactions(self, X, reset=first_call or grows))
         with self._threads():
             if first_call:
                 return self._fit_als(X)
-            device, dtype = resolve_device(self.device), torch_dtype(self.dtype)
-            items = torch.from_numpy(self.item_factors_).to(device=device, dtype=dtype)
-            users = solve_rows(X, items, gram=self._gram(device, dtype),
-                               **self._solver_params())
-            Xt = X.T.tocsr()
-            touched = np.flatnonzero(np.diff(Xt.indptr))
-            # Only the touched items have equations to solve: the others keep
-            # their factors (an empty row's proximal solution is not its old
-            # factor, so they must not be re-solved).
-            updated = solve_rows(Xt[touched], users, prox=items[torch.from_numpy(touched)
-                                                                .to(device)],
-                                 prox_reg=self.proximal_reg, **self._solver_params())
-            new_factors = self.item_factors_.copy()
-            new_factors[touched] = updated.cpu().numpy()
-        # The cached Gram matrix is recomputed for the new factors.
-        self._set_item_factors(new_factors)
+            return self._update_items(X)
+
+    def _update_items(self, X):
+        device, dtype = resolve_device(self.device), torch_dtype(self.dtype)
+        n_new = X.shape[1] - self.item_factors_.shape[0]
+        old_items = np.vstack([self.item_factors_,
+                               np.zeros((n_new, self.n_factors), self.item_factors_.dtype)])
+        statistics = _UserStatistics.of(self).grow(n_new)
+        preferences, real = _entry_feedback(X)
+        items = torch.from_numpy(old_items).to(device=device, dtype=dtype)
+        gram = torch.from_numpy(old_items.T @ old_items).to(device=device, dtype=dtype)
+        users = solve_rows(X, items, gram=gram, preferences=preferences, real=real,
+                           **self._solver_params())
+        users = users.cpu().numpy().astype(np.float64)
+        updated = statistics.add(X, users, preferences, real, self.alpha)
+        Xt, preferences_t = transpose_entries(X, preferences)
+        touched = np.flatnonzero(np.diff(Xt.indptr))
+        # The old users' part of the objective, as its quadratic expansion at
+        # the current factors y_old (where its gradient vanishes):
+        # 1/2 (y - y_old)^T H (y - y_old), H = G + diag(d_i) + lambda_i I with the
+        # penalty of the old counts. Adding the batch's own terms, the
+        # minimiser solves (G + diag(d_i) + lambda_new I + batch terms) y
+        # = H y_old + b_batch.
+        y_old = old_items[touched].astype(np.float64)
+        lambdas_old = row_lambdas(statistics.item_counts[touched], self.regularization,
+                                  self.regularization_exponent)
+        curvature = statistics.item_curvature[touched]
+        prior = y_old @ statistics.user_gram + (curvature + lambdas_old[:, None]) * y_old
+        solved = solve_rows(
+            Xt[touched], torch.from_numpy(users).to(device=device, dtype=dtype),
+            gram=torch.from_numpy(updated.user_gram).to(device=device, dtype=dtype),
+            preferences=preferences_t,  # Xt[touched] holds all of Xt's entries, in order
+            lambdas=row_lambdas(updated.item_counts[touched], self.regularization,
+                                self.regularization_exponent),
+            curvature=curvature,
+            prior=torch.from_numpy(prior).to(device=device, dtype=dtype),
+            **self._solver_params())
+        new_items = old_items.copy()
+        new_items[touched] = solved.cpu().numpy()
+        self._set_item_factors(new_items)
+        updated.store(self)
         self.n_iter_ = 1
         return self
 
@@ -339,9 +380,65 @@ class MFRecommender(BaseRecommender):
     def _fold_in(self, X):
         device, dtype = resolve_device(self.device), torch_dtype(self.dtype)
         items = torch.from_numpy(self.item_factors_).to(device=device, dtype=dtype)
-        return solve_rows(X, items, gram=self._gram(device, dtype), **self._solver_params())
+        preferences, real = _entry_feedback(X)
+        return solve_rows(X, items, gram=self._gram(device, dtype), preferences=preferences,
+                          real=real, **self._solver_params())
 
     def _score_rows(self, X):
         users = self._fold_in(X)
         items = torch.from_numpy(self.item_factors_).to(device=users.device, dtype=users.dtype)
         return (users @ items.T).cpu().numpy()
+
+
+def _entry_feedback(X):
+    """Preference and real flag of every stored entry of canonical ``X`` (None: all real)."""
+    return None, None
+
+
+class _UserStatistics:
+    """What ``partial_fit`` keeps of every user seen: the terms of the item equations.
+
+    For the objective over all users seen, an item's equations need
+    ``G = sum_u x_u x_u^T`` (the users' Gram matrix, exact), the per-item
+    correction ``sum_u (c_ui - 1) x_u x_u^T`` (kept as its diagonal ``d_i =
+    sum_u (c_ui - 1) x_u^2``: the full f x f per item would cost
+    ``n_items * f^2`` memory) and the item's number of real interactions (its
+    penalty).
+    """
+
+    def __init__(self, user_gram, item_curvature, item_counts):
+        self.user_gram = user_gram
+        self.item_curvature = item_curvature
+        self.item_counts = item_counts
+
+    @classmethod
+    def empty(cls, n_items, n_factors):
+        return cls(np.zeros((n_factors, n_factors)), np.zeros((n_items, n_factors)),
+                   np.zeros(n_items, dtype=np.int64))
+
+    @classmethod
+    def of(cls, model):
+        return cls(model.user_gram_, model.item_curvature_, model.item_interaction_counts_)
+
+    def grow(self, n_new):
+        """The statistics with ``n_new`` new items (no user has touched yet)."""
+        f = self.user_gram.shape[0]
+        return _UserStatistics(self.user_gram,
+                               np.vstack([self.item_curvature, np.zeros((n_new, f))]),
+                               np.concatenate([self.item_counts,
+                                               np.zeros(n_new, dtype=np.int64)]))
+
+    def add(self, X, users, preferences, real, alpha):
+        """The statistics with the users ``users`` of the rows of ``X`` added (a new object)."""
+        weights, _ = entry_coefficients(X.data, alpha, preferences)
+        W = sp.csr_matrix((weights, X.indices, X.indptr), shape=X.shape)
+        is_real = np.ones(X.nnz, dtype=bool) if real is None else real
+        counts = np.bincount(X.indices[is_real], minlength=X.shape[1])
+        return _UserStatistics(self.user_gram + users.T @ users,
+                               self.item_curvature + np.asarray(W.T @ users**2),
+                               self.item_counts + counts)
+
+    def store(self, model):
+        model.user_gram_ = self.user_gram
+        model.item_curvature_ = self.item_curvature
+        model.item_interaction_counts_ = self.item_counts
