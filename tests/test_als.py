@@ -9,7 +9,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_agn import MFRecommender, _als, _threads
+from sklearn_agn import MFRecommender, _als
 from sklearn_agn._als import als, solve_rows
 from sklearn_agn._als_cg import solve_rows_cg
 from sklearn_agn._threads import torch_threads
