@@ -453,6 +453,11 @@ class _UserStatistics:
 
     @classmethod
     def of(cls, model):
+        if not hasattr(model, "user_gram_"):
+            raise ValueError(
+                "This MFRecommender holds no statistics of the users it has seen (it was "
+                "fitted by an older version of sklearn_agn): fit it again before partial_fit."
+            )
         return cls(model.user_gram_, model.item_curvature_, model.item_interaction_counts_)
 
     def grow(self, n_new):

@@ -343,16 +343,14 @@ def test_fit_with_n_jobs_none_never_sets_torch_threads(process_wide_threads, mon
 
 def test_n_jobs_runs_blocks_on_that_many_threads_with_torch_single_threaded(
         process_wide_threads, monkeypatch):
-    import sklearn_agn._als as als_module
-
     seen = []
-    original = als_module.solve_rows
+    original = _als.solve_rows
 
     def recording(*args, **kwargs):
         seen.append((threading.current_thread().name, torch.get_num_threads()))
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(als_module, "solve_rows", recording)
+    monkeypatch.setattr(_als, "solve_rows", recording)
     monkeypatch.setattr(_als, "_MIN_BLOCK_NNZ", 0)
     X, _ = block_interactions()
     MFRecommender(n_factors=4, n_iter=2, solver="cholesky", n_jobs=2, random_state=0).fit(X)

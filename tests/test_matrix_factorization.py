@@ -7,6 +7,7 @@ from sklearn.base import clone
 
 from sklearn_agn import MFRecommender
 from sklearn_agn._validation import mark_generated
+from sklearn_agn.datasets import make_interactions
 from sklearn_agn.metrics import ndcg_at_k, precision_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split
 
@@ -212,8 +213,6 @@ MF_ML100K_PARAMS = dict(n_factors=128, regularization=30.0, regularization_expon
 
 
 def _replay_data():
-    from sklearn_agn.datasets import make_interactions
-
     X = make_interactions(300, 120, 4000, random_state=0).tocsr()
     return holdout_split(X, 0.2, random_state=0)
 
@@ -262,13 +261,14 @@ def test_partial_fit_appends_new_items():
     assert model.item_curvature_.shape == (62, 8)
     untouched = np.flatnonzero(X[groups == 0].getnnz(axis=0) == 0)
     np.testing.assert_array_equal(model.item_factors_[untouched], before[untouched])
-    # A block-0 user is recommended the new items (among the items of their
-    # block, which have 150 users of evidence against their 50); a block-1 user is not.
+    # A block-0 user is recommended the new items, among the 15 unseen items of
+    # their block (which have all 150 users of evidence, the new ones 50); a
+    # block-1 user is not.
     block0 = np.zeros((1, 62))
     block0[0, :5] = 1
     block1 = np.zeros((1, 62))
     block1[0, 20:25] = 1
-    assert {60, 61} <= set(model.predict(block0, k=5)[0])
+    assert {60, 61} <= set(model.predict(block0, k=8)[0])
     assert not {60, 61} & set(model.predict(block1, k=10)[0])
     with pytest.raises(ValueError, match="expecting 62 features"):
         model.partial_fit(X)  # fewer columns than the catalogue: an error, not a shrink
