@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils import gen_batches
 
 from ._base import top_k
 from ._validation import check_k
@@ -59,11 +60,11 @@ def similar_items(similarity_rows, items, n, n_items):
     items, single = check_items(items, n_items)
     n = check_k(n, n_items, name="n")
     out = np.empty((items.size, n), dtype=np.intp)
-    for start in range(0, items.size, _QUERY_BATCH):
-        batch = items[start:start + _QUERY_BATCH]
+    for rows in gen_batches(items.size, _QUERY_BATCH):
+        batch = items[rows]
         itself = sp.csr_matrix(
             (np.ones(batch.size, dtype=bool), (np.arange(batch.size), batch)),
             shape=(batch.size, n_items),
         )
-        out[start:start + batch.size] = top_k(similarity_rows(batch), n, exclude=itself)
+        out[rows] = top_k(similarity_rows(batch), n, exclude=itself)
     return out[0] if single else out
