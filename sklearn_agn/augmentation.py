@@ -15,7 +15,8 @@ from tqdm.auto import tqdm
 from . import _cfgan
 from ._torch_utils import resolve_device
 from ._fit_state import atomic_fit
-from ._validation import REAL_INTERACTION_THRESHOLD, check_interactions, same_sparse_container
+from ._validation import (check_interactions, generated_flags, mark_generated,
+                          same_sparse_container)
 from .model_selection import holdout_split
 
 __all__ = ["GANAugmenter"]
@@ -415,7 +416,7 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             *self._generator_on_device(), X, n_add, self.batch_size
         )
         if rows.size:
-            below_one = np.nextafter(X.dtype.type(REAL_INTERACTION_THRESHOLD), X.dtype.type(0))
+            below_one = np.nextafter(X.dtype.type(1), X.dtype.type(0))
             if self.generated_weight == "score":
                 weights = np.clip(scores.astype(X.dtype), np.finfo(X.dtype).tiny, below_one)
             else:
@@ -423,7 +424,9 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             generated = sp.csr_matrix((weights, (rows, items)), shape=X.shape)
             # Generated items are unobserved: the sum only merges the patterns.
             X_out = (X_out + generated).tocsr()
-        return same_sparse_container(X_in, X_out)
+        else:
+            generated = sp.csr_matrix(X.shape, dtype=bool)
+        return mark_generated(same_sparse_container(X_in, X_out), generated)
 
     def score_items(self, X):
         """Generator score of every item for every row of ``X``.
@@ -503,12 +506,10 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return copy.deepcopy(self.generator_).to(device), device
 
     def _check_real_values(self, X):
-        if not self.binarize and X.nnz and X.data.min() < REAL_INTERACTION_THRESHOLD:
+        if generated_flags(X).any():
             raise ValueError(
-                f"With binarize=False the values of X are kept as real interactions "
-                f"and must be >= {REAL_INTERACTION_THRESHOLD} (smaller values are "
-                f"reserved for generated feedback); got {X.data.min():.3g}. Use "
-                "binarize=True or rescale X."
+                "X already holds generated feedback (it is the output of a "
+                "GANAugmenter): augment the real interactions only."
             )
 
     def __sklearn_tags__(self):
