@@ -460,8 +460,7 @@ def test_scorer_reaches_the_last_step_of_a_pipeline():
 
 
 # Metrics beyond accuracy, on a hand-computed case.
-#   training popularity of items 0..4 over 4 users: 4, 2, 1, 1, 0 (item 2's
-#   generated entry, 0.5 in a float matrix, counts as no user's);
+#   training popularity of items 0..4 over 4 users: 4, 2, 1, 1, 0;
 #   lists: user 0 [0, 1], user 1 [2, 4], user 2 [0, -1].
 X_POP = np.array([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 0, 0, 1, 0], [1, 0, 0, 0, 0]])
 LISTS = np.array([[0, 1], [2, 4], [0, -1]])
@@ -490,8 +489,15 @@ def test_long_tail_share_hand_computed():
 
 
 def test_popularity_counts_real_interactions_only():
+    from sklearn_agn._validation import mark_generated
+
     X = X_POP.astype(float)
-    X[1, 2] = 0.5  # generated feedback: no user's interaction
+    X[1, 2] = 0.5
+    X = sp.csr_matrix(X)
+    # Unmarked, the entry is a real interaction, whatever its value ...
+    assert average_recommendation_popularity([[2]], X) == pytest.approx(2.0)
+    # ... marked as generated feedback (as GANAugmenter.transform does), it is no user's.
+    mark_generated(X, sp.csr_matrix(([True], ([1], [2])), shape=X.shape))
     assert average_recommendation_popularity([[2]], X) == pytest.approx(1.0)
 
 
