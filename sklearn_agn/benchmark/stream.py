@@ -275,6 +275,7 @@ def main(argv=None):
                         help="batches between full refits of 'refit every n'")
     parser.add_argument("--n-factors", type=int, default=64)
     parser.add_argument("--regularization", type=float, default=0.3)
+    parser.add_argument("--regularization-exponent", type=float, default=1.0)
     parser.add_argument("--alpha", type=float, default=2.0)
     parser.add_argument("--n-iter", type=int, default=15)
     parser.add_argument("--solver", default="cholesky", choices=("cholesky", "cg"))
@@ -287,7 +288,7 @@ def main(argv=None):
     if args.refit_every < 1:
         parser.error("--refit-every must be >= 1")
     model = MFRecommender(n_factors=args.n_factors, regularization=args.regularization,
-                          alpha=args.alpha, n_iter=args.n_iter, solver=args.solver,
+                          regularization_exponent=args.regularization_exponent, alpha=args.alpha, n_iter=args.n_iter, solver=args.solver,
                           n_jobs=args.n_jobs, random_state=args.seed)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
     report = replay_stream(load_movielens(args.ratings), model, strategies=args.strategies,
