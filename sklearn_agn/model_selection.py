@@ -1,4 +1,4 @@
-"""Splits that respect users and time: per-user and temporal hold-outs, cross-validation over rows."""
+"""Splits that respect users and time: per-user and temporal hold-outs, user-level CV."""
 
 import numbers
 import warnings

@@ -50,7 +50,8 @@ class _TorchModuleState:
         self.training = bool(module.training)
 
     def to_module(self):
-        module = _cfgan.Generator(**{**self.init, "hidden_sizes": tuple(self.init["hidden_sizes"])})
+        init = {**self.init, "hidden_sizes": tuple(self.init["hidden_sizes"])}
+        module = _cfgan.Generator(**init)
         module.load_state_dict({name: torch.from_numpy(array)
                                 for name, array in self.state.items()})
         return module.train(self.training)

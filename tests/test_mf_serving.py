@@ -59,7 +59,8 @@ def test_explain_contributions_sum_to_the_score(fitted, user):
 
 
 def test_explain_hand_computed_one_factor():
-    # One factor: A = Σ_j y_j² + α Σ_i r_i y_i² + λ, contribution_i = (1 + α r_i) y_j y_i / A.
+    # One factor: A = Σ_j y_j² + α Σ_i r_i y_i² + λ and
+    # contribution_i = (1 + α r_i) y_j y_i / A.
     Y = np.array([[1.0], [2.0], [3.0]])
     row = sp.csr_matrix([[0.0, 1.0, 2.0]])
     history, contributions, scores = explain(Y, row, [0], alpha=0.5, user_regularization=1.0)

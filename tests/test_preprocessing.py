@@ -314,7 +314,8 @@ def test_recommend_by_id_new_user_is_a_cold_row(served):
 
 def test_recommend_by_id_rejects_unknown_items_and_mismatched_models(served):
     encoder, model = served
-    with pytest.raises(ValueError, match=r"exclude_items holds 1 item id\(s\) unseen in fit \('pie'\)"):
+    unseen = r"exclude_items holds 1 item id\(s\) unseen in fit \('pie'\)"
+    with pytest.raises(ValueError, match=unseen):
         encoder.recommend(model, SERVING_LOG, ["ann"], exclude_items=["pie", "tea"])
     with pytest.raises(ValueError, match="candidate_items holds 1 item id"):
         encoder.recommend(model, SERVING_LOG, ["ann"], candidate_items=["pie"])

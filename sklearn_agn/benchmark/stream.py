@@ -288,7 +288,8 @@ def main(argv=None):
     if args.refit_every < 1:
         parser.error("--refit-every must be >= 1")
     model = MFRecommender(n_factors=args.n_factors, regularization=args.regularization,
-                          regularization_exponent=args.regularization_exponent, alpha=args.alpha, n_iter=args.n_iter, solver=args.solver,
+                          regularization_exponent=args.regularization_exponent,
+                          alpha=args.alpha, n_iter=args.n_iter, solver=args.solver,
                           n_jobs=args.n_jobs, random_state=args.seed)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
     report = replay_stream(load_movielens(args.ratings), model, strategies=args.strategies,
