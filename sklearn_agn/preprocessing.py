@@ -18,7 +18,8 @@ class InteractionEncoder(TransformerMixin, BaseEstimator):
     ``fit`` learns the sorted sets of user and item ids; ``transform`` turns
     records into a matrix whose rows are users and columns items, in that
     order. Recommendations (item indices, as returned by a recommender's
-    ``predict``) map back to item ids with :meth:`inverse_transform_items`.
+    ``predict``) map back to item ids with :meth:`inverse_transform_items`;
+    :meth:`recommend` does both ways at once, serving users by id.
 
     Parameters
     ----------
