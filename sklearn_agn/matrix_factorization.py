@@ -13,12 +13,13 @@ from tqdm.auto import tqdm
 
 from ._als import SOLVERS, als, solve_rows, transpose_entries
 from ._als_equations import entry_coefficients, row_lambdas
+from . import _mf_serving
 from ._base import BaseRecommender
 from ._fit_state import atomic_fit
 from ._threads import resolve_n_jobs, torch_threads
 from ._torch_utils import resolve_device, seeded_generator, torch_dtype
 from ._validation import (_n_columns, check_interactions, feedback_preferences,
-                          generated_flags, take_rows)
+                          generated_flags, real_interactions, take_rows)
 
 
 class MFRecommender(BaseRecommender):
@@ -377,6 +378,62 @@ class MFRecommender(BaseRecommender):
     def _solver_params(self):
         return dict(alpha=self.alpha, regularization=self.regularization,
                     regularization_exponent=self.regularization_exponent)
+
+    def similar_items(self, items, n=10):
+        """The items whose factors are closest (cosine) to each of ``items``.
+
+        Parameters
+        ----------
+        items : int or array-like of int
+            Item indices (columns of the training matrix).
+        n : int, default=10
+            Number of similar items per item.
+
+        Returns
+        -------
+        similar : ndarray of shape (n_queries, n), or (n,) for a single int
+            Item indices by decreasing cosine similarity of their factors,
+            the item itself left out.
+        """
+        check_is_fitted(self)
+        return _mf_serving.similar_items(self.item_factors_, items, n)
+
+    def explain(self, user_row, items):
+        """How much each item of a user's history contributed to the scores of ``items``.
+
+        The user's factors are the exact fold-in solution ``x_u = A_u^{-1}
+        b_u`` (see :meth:`fold_in`), so the score ``y_j . x_u`` of item ``j``
+        is a sum over the items ``i`` of the row of ``c_ui p_ui y_j^T
+        A_u^{-1} y_i``: each term is item ``i``'s contribution, and the terms
+        sum to the score, as ``implicit``'s ``explain`` does.
+
+        Parameters
+        ----------
+        user_row : {array-like, sparse matrix} of shape (1, n_items)
+            One user's row (seen in fit or new). Generated entries marked by
+            a :class:`~sklearn_agn.GANAugmenter` contribute with their weight.
+        items : int or array-like of int
+            Items whose scores are explained.
+
+        Returns
+        -------
+        history : ndarray of shape (n_history,)
+            The items of the row, ascending.
+        contributions : ndarray of shape (n_queries, n_history), or (n_history,) for an int
+            ``contributions[q, h]``: the part of the score of ``items[q]``
+            due to ``history[h]``.
+        scores : ndarray of shape (n_queries,), or a float for an int
+            The scores of ``items`` for the user (``decision_function``, in
+            float64).
+        """
+        X = self._validate_rows(user_row)
+        if X.shape[0] != 1:
+            raise ValueError(f"explain takes one user's row, got {X.shape[0]} rows.")
+        n_real = int(real_interactions(X).nnz)
+        lam = row_lambdas([n_real], self.regularization, self.regularization_exponent)[0]
+        return _mf_serving.explain(self.item_factors_, X, items, alpha=self.alpha,
+                                   user_regularization=lam,
+                                   preferences=feedback_preferences(X))
 
     def fold_in(self, X):
         """User factors of the rows of ``X`` given the learned item factors.

@@ -8,6 +8,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn_agn import MFRecommender
 from sklearn_agn._als import row_lambdas
 from sklearn_agn._mf_serving import explain, similar_items
+from sklearn_agn._validation import mark_generated
 
 from ._synthetic import block_interactions
 
@@ -83,3 +84,23 @@ def test_explain_validates_input():
         explain(Y, [1.0, 1.0, 0.0], 0, alpha=1.0, user_regularization=1.0, preferences=[1.0])
     with pytest.raises(ValueError, match=r"outside \[0, 3\)"):
         explain(Y, [1.0, 0.0, 0.0], 3, alpha=1.0, user_regularization=1.0)
+
+
+def test_model_methods_explain_marked_rows_and_find_similar_items(fitted):
+    X, model = fitted
+    assert_array_equal(model.similar_items([0, 15], n=4),
+                       similar_items(model.item_factors_, [0, 15], n=4))
+    # A row with two generated entries (weight .3): they contribute with their
+    # weight, the penalty counts the real entries only, and the terms still
+    # sum to what the model predicts for that row.
+    row = X[3].tolil()
+    unseen = np.flatnonzero(row.toarray()[0] == 0)[:2]
+    row[0, unseen] = 0.3
+    row = row.tocsr()
+    mark_generated(row, sp.csr_matrix(([True, True], ([0, 0], unseen)), shape=row.shape))
+    history, contributions, scores = model.explain(row, np.arange(30))
+    assert set(unseen) <= set(history)
+    assert_allclose(contributions.sum(axis=1), model.decision_function(row)[0],
+                    rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="one user's row"):
+        model.explain(X[:2], 0)
