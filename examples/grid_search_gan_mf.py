@@ -53,7 +53,7 @@ with tempfile.TemporaryDirectory() as cache:
     )
     search = GridSearchCV(pipe, param_grid, refit=False,
                           scoring=get_ranking_scorer("ndcg@10"),
-                          cv=UserKFold(n_splits=3, random_state=0))
+                          cv=UserKFold(n_splits=3, shuffle=True, random_state=0))
     search.fit(X_known[tune_users], X_held_out[tune_users])
 
 

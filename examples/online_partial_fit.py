@@ -1,7 +1,8 @@
 """Online adaptation: new feedback moves the model without a full refit.
 
-``partial_fit`` folds the new rows in and re-solves the factors of the items
-they touch, pulled towards their current values (``proximal_reg``). Here a
+``partial_fit`` folds the new rows in and updates the factors of the items
+they touch, keeping what the model learned from every user seen before
+(their sufficient statistics, stored at fit time). Here a
 group of users starts consuming an item they never touched; after one
 ``partial_fit`` on that feedback, the item climbs in similar users' rankings.
 

@@ -38,7 +38,7 @@ def _search(scoring, n_jobs):
     )
     grid = {"ganaugmenter__n_generated": [2, 6],
             "mfrecommender__regularization": [0.05, 2.0]}
-    search = GridSearchCV(pipe, grid, scoring=scoring, cv=UserKFold(3, random_state=0),
+    search = GridSearchCV(pipe, grid, scoring=scoring, cv=UserKFold(3, shuffle=True, random_state=0),
                           n_jobs=n_jobs)
     return search.fit(X_train, X_test)
 

@@ -27,6 +27,7 @@ EXPECTED = {
     "plot_gan_history.py": (r"history plot saved to ", ("matplotlib",)),
     "recommend_by_id.py": (r"newcomer \(saw sku-000, sku-001, sku-002\): sku-", ("pandas",)),
     "online_partial_fit.py": (r"after one partial_fit on \d+ users' feedback: \d+", ()),
+    "online_loop.py": (r"after feedback and partial_fit, newcomer gets: sku-", ("pandas",)),
 }
 
 

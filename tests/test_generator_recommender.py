@@ -69,7 +69,7 @@ def test_augmenter_is_cloned_and_tunable():
     model = CFGANRecommender(gan, k=3).fit(X)
     assert model.augmenter_ is not gan and not hasattr(gan, "generator_")
     search = GridSearchCV(CFGANRecommender(gan, k=3),
-                          {"augmenter__max_epochs": [1, 2]}, cv=UserKFold(2, random_state=0))
+                          {"augmenter__max_epochs": [1, 2]}, cv=UserKFold(2, shuffle=True, random_state=0))
     search.fit(*holdout_split(X, 0.3, random_state=0))
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.best_estimator_.augmenter_.n_iter_ == search.best_params_[

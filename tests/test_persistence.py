@@ -317,7 +317,9 @@ def _interrupt_on_call(monkeypatch, module, name, n):
 
 # (estimator factory, module, private function the fit loop calls)
 INTERRUPTIONS = {
-    "MFRecommender-als.solve_rows": (make_mf, als_module, "solve_rows"),
+    "MFRecommender-als.solve_rows": (lambda **p: make_mf(solver="cholesky", **p), als_module,
+                                     "solve_rows"),
+    "MFRecommender-als.conjugate_gradient": (make_mf, als_module, "conjugate_gradient"),
     "GANAugmenter-_bce": (make_gan, cfgan_module, "_bce"),
     "GANAugmenter-validation_ndcg": (
         lambda **p: make_gan(early_stopping=True, validation_fraction=0.3, **p),

@@ -45,7 +45,7 @@ def test_grid_search_tunes_both_steps_and_n_jobs_does_not_matter(split):
     grid = {"ganaugmenter__n_generated": [1, 4], "mfrecommender__alpha": [1.0, 8.0]}
 
     def search(n_jobs):
-        return GridSearchCV(pipeline(), grid, cv=UserKFold(3, random_state=0),
+        return GridSearchCV(pipeline(), grid, cv=UserKFold(3, shuffle=True, random_state=0),
                             scoring=make_ranking_scorer("ndcg", k=5), n_jobs=n_jobs).fit(X, y)
 
     serial, parallel = search(1), search(2)
@@ -85,7 +85,7 @@ def test_search_trains_only_on_training_rows(split, monkeypatch):
         return original(X_train, **kwargs)
 
     monkeypatch.setattr(_cfgan, "fit_cfgan", recording)
-    cv = UserKFold(3, random_state=0)
+    cv = UserKFold(3, shuffle=True, random_state=0)
     GridSearchCV(pipeline(), {"mfrecommender__alpha": [1.0]}, cv=cv,
                  scoring=make_ranking_scorer("ndcg", k=5), refit=False).fit(X, y)
     folds = list(cv.split(X, y))

@@ -640,7 +640,7 @@ def test_user_kfold_contract(data):
         with pytest.raises(ValueError, match=r"at least 2 folds"):
             UserKFold(n_splits)
         return
-    cv = UserKFold(n_splits, random_state=0, stratify=stratify)
+    cv = UserKFold(n_splits, shuffle=True, random_state=0, stratify=stratify)
 
     if sample.defect is not None:
         expected = sample.expected

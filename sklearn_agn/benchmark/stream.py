@@ -278,7 +278,7 @@ def main(argv=None):
     parser.add_argument("--regularization-exponent", type=float, default=1.0)
     parser.add_argument("--alpha", type=float, default=2.0)
     parser.add_argument("--n-iter", type=int, default=15)
-    parser.add_argument("--solver", default="cholesky", choices=("cholesky", "cg"))
+    parser.add_argument("--solver", default="cg", choices=("cholesky", "cg"))
     parser.add_argument("--n-jobs", type=int, default=None, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the report (per batch) as JSON here")
