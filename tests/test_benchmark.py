@@ -51,7 +51,7 @@ def small_methods():
     generator = benchmark.Method(
         "CFGAN generator", _methods._generator,
         {f"augmenter__{k[5:]}": v for k, v in SMALL_GAN.items()}
-        | {"augmenter__zr_coef": loguniform(0.01, 1)}, True)
+        | {"augmenter__zr_coef": loguniform(0.01, 1)}, True, trains_gan_per_setting=True)
     itemknn = benchmark.Method("ItemKNN", methods["ItemKNN"].build,
                                {"n_neighbors": [1, 2, 50]}, False)
     return [methods["most popular"], itemknn, methods["EASE"], small_mf(), generator,
@@ -66,16 +66,18 @@ def test_command_prints_tables_and_writes_files(tmp_path, split, small_methods, 
     monkeypatch.setattr(_methods, "METHODS", small_methods)
     report = benchmark.main([
         "--train", str(tmp_path / "train.txt"), "--test", str(tmp_path / "test.txt"),
-        "--budget", "2", "--seeds", "2", "--quiet",
+        "--budget", "2", "--gan-budget", "1", "--seeds", "2", "--quiet",
         "--json", str(tmp_path / "report.json"), "--csv", str(tmp_path / "table.csv"),
     ])
     out = capsys.readouterr().out
     for name in ("most popular", "ItemKNN", "EASE", "MF (iALS)", "CFGAN generator",
                  "GAN + MF"):
         assert f"| {name} |" in out
-    assert "budget 2 settings per method" in out
+    assert "2 settings drawn per method (1 for methods that train a GAN" in out
     assert "| Q1 |" in out and "| Q4 |" in out
     rows = {row["method"]: row for row in report["results"]}
+    assert rows["CFGAN generator"]["settings_tried"] == 1
+    assert rows["MF (iALS)"]["settings_tried"] == 2
     # Stochastic methods: two seeds each, mean ± std.
     assert len(rows["GAN + MF"]["runs"]) == 2 and len(rows["EASE"]["runs"]) == 1
     assert "±" in out.split("| GAN + MF |")[1].splitlines()[0]

@@ -8,8 +8,9 @@ Protocol (Chae et al., CIKM 2018, and ``shared/data/README.md``):
 
 1. Every method's hyper-parameters are chosen by NDCG@20 on a validation
    split that holds out ``--val-size`` of each user's TRAIN interactions
-   (``holdout_split``, seed ``--val-seed``). ``--budget`` settings are drawn
-   from each method's search space by scikit-learn's ``ParameterSampler``
+   (``holdout_split``, seed ``--val-seed``). ``--budget`` settings (64) are
+   drawn from each method's search space (``--gan-budget``, 16, for the CFGAN
+   generator, which trains a GAN per setting) by scikit-learn's ``ParameterSampler``
    (seed ``--val-seed``; all of them when a space of lists has fewer). The
    spaces are wide, log-uniform where the scale depends on the data, and the
    output names every choice that lies on the edge of its range.

@@ -35,8 +35,11 @@ def main(argv=None):
     parser.add_argument("--test", required=True, help="test triplets, same ids as train")
     parser.add_argument("--methods", nargs="+", default=names, choices=names, metavar="NAME",
                         help="methods to run (default: all): " + ", ".join(map(repr, names)))
-    parser.add_argument("--budget", type=int, default=16,
-                        help="settings drawn from each method's search space (default 16)")
+    parser.add_argument("--budget", type=int, default=64,
+                        help="settings drawn from each method's search space (default 64)")
+    parser.add_argument("--gan-budget", type=int, default=16,
+                        help="settings drawn for methods that train a GAN per setting, "
+                             "the CFGAN generator (default 16)")
     parser.add_argument("--seeds", type=int, default=3,
                         help="refits of stochastic methods (default 3)")
     parser.add_argument("--val-size", type=float, default=0.2,
@@ -48,8 +51,8 @@ def main(argv=None):
     parser.add_argument("--plot", help="write the quartile chart here (needs matplotlib)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
-    if args.budget < 1 or args.seeds < 1:
-        parser.error("--budget and --seeds must be >= 1")
+    if args.budget < 1 or args.gan_budget < 1 or args.seeds < 1:
+        parser.error("--budget, --gan-budget and --seeds must be >= 1")
 
     raw_train = load_triplets(args.train)
     raw_test = load_triplets(args.test)
@@ -58,7 +61,8 @@ def main(argv=None):
     test = load_triplets(args.test, shape=shape)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
     report = run_benchmark(train, test, [m for m in methods if m.name in args.methods],
-                           budget=args.budget, seeds=args.seeds, val_size=args.val_size,
+                           budget=args.budget, gan_budget=args.gan_budget, seeds=args.seeds,
+                           val_size=args.val_size,
                            val_seed=args.val_seed, log=log)
     report["command"] = "python -m sklearn_agn.benchmark " + " ".join(
         sys.argv[1:] if argv is None else argv)
@@ -67,7 +71,8 @@ def main(argv=None):
     print(f"$ {report['command']}")
     print(f"{shape[0]} users, {shape[1]} items, {train.nnz} train and {test.nnz} test "
           f"interactions; tuned on a {args.val_size:.0%} per-user validation split of train "
-          f"(seed {args.val_seed}), budget {args.budget} settings per method, "
+          f"(seed {args.val_seed}), {args.budget} settings drawn per method "
+          f"({args.gan_budget} for methods that train a GAN per setting), "
           f"{args.seeds} seeds for stochastic methods.\n")
     print(format_tables(report))
     if args.json:

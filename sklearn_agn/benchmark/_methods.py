@@ -34,6 +34,10 @@ class Method:
         list of such dicts.
     stochastic : bool
         Whether the result depends on the seed (then ``--seeds`` refits).
+    trains_gan_per_setting : bool, default=False
+        Whether every setting trains its own GAN (minutes each, against
+        seconds for the other methods): such methods are tuned with the
+        smaller ``gan_budget`` of :func:`~sklearn_agn.benchmark.run_benchmark`.
     tuning_fitter : callable, default=None
         ``tuning_fitter() -> fit``, where ``fit(params, seed, X)`` returns
         the fitted estimator of a setting. The benchmark makes one ``fit`` per
@@ -42,12 +46,14 @@ class Method:
         alive beyond it. None fits ``build(params, seed)`` anew each time.
     """
 
-    def __init__(self, name, build, space, stochastic, tuning_fitter=None):
+    def __init__(self, name, build, space, stochastic, tuning_fitter=None, *,
+                 trains_gan_per_setting=False):
         self.name = name
         self.build = build
         self.space = space
         self.stochastic = stochastic
         self.tuning_fitter = tuning_fitter
+        self.trains_gan_per_setting = trains_gan_per_setting
 
     def fitter(self):
         """A ``fit(params, seed, X)`` function for one tuning call."""
@@ -148,6 +154,6 @@ METHODS = [
             "shrink": loguniform(0.1, 1000)}, False),
     Method("EASE", lambda params, seed: EASE(**params), {"l2_reg": loguniform(1, 1e4)}, False),
     Method("MF (iALS)", _mf, MF_SPACE, True),
-    Method("CFGAN generator", _generator, GENERATOR_SPACE, True),
+    Method("CFGAN generator", _generator, GENERATOR_SPACE, True, trains_gan_per_setting=True),
     Method("GAN + MF", _gan_mf, GAN_MF_SPACE, True, tuning_fitter=SharedGANFitter),
 ]

@@ -87,8 +87,8 @@ def activity_groups(train, test, ranked, n_groups=4):
     return out
 
 
-def run_benchmark(train, test, methods=None, *, budget=16, seeds=3, val_size=0.2,
-                  val_seed=1, log=print):
+def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=3,
+                  val_size=0.2, val_seed=1, log=print):
     """Tune every method on validation, refit on train, score on test.
 
     Parameters
@@ -97,9 +97,14 @@ def run_benchmark(train, test, methods=None, *, budget=16, seeds=3, val_size=0.2
         Train interactions and held-out test interactions.
     methods : list of Method, default=None
         The methods to run; None means :data:`METHODS`.
-    budget : int, default=16
+    budget : int, default=64
         Settings drawn from each method's search space (all of them when a
-        space of lists has fewer), with seed ``val_seed``.
+        space of lists has fewer), with seed ``val_seed``. GAN + MF trains one
+        GAN per tuning call and refits only MF per setting, so it gets this
+        budget too.
+    gan_budget : int, default=16
+        Settings drawn for the methods that train a GAN per setting (the
+        CFGAN generator alone).
     seeds : int, default=3
         Refits (seeds 0, 1, ...) of stochastic methods.
     val_size : float, default=0.2
@@ -124,7 +129,8 @@ def run_benchmark(train, test, methods=None, *, budget=16, seeds=3, val_size=0.2
     X_fit, X_val = holdout_split(train, val_size, random_state=val_seed)
     results, quartiles = [], {}
     for method in methods:
-        tuned = _tune(method, X_fit, X_val, budget, val_seed, log)
+        n_settings = gan_budget if method.trains_gan_per_setting else budget
+        tuned = _tune(method, X_fit, X_val, n_settings, val_seed, log)
         refit = lambda params, seed, X: method.build(params, seed).fit(X)  # noqa: E731
         runs = []
         for seed in range(seeds if method.stochastic else 1):
