@@ -329,7 +329,7 @@ def check_ranking(ranked, truth, k):
     assert ranked.shape == (n_users, k)
     assert ranked.dtype == np.intp
     assert ((ranked >= -1) & (ranked < n_items)).all()
-    seen = truth >= 1  # real interactions; values in (0, 1) are generated, eligible
+    seen = truth > 0  # every stored entry of an unmarked matrix is a real interaction
     for row, is_seen in zip(ranked, seen):
         valid = row[row >= 0]
         # -1 only pads the end of a row ...
@@ -371,7 +371,7 @@ def test_recommender_contract(name, data):
     for row, s, truth in zip(ranked, scores, new.truth):
         valid = row[row >= 0]
         assert (np.diff(s[valid]) <= 0).all()
-        others = np.setdiff1d(np.flatnonzero(truth < 1), valid)
+        others = np.setdiff1d(np.flatnonzero(truth == 0), valid)
         if len(valid) and len(others):
             assert s[valid].min() >= s[others].max()
 
