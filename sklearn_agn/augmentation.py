@@ -1,6 +1,7 @@
 """Densify sparse interaction rows with a conditional GAN (CFGAN)."""
 
 import copy
+import math
 import numbers
 from numbers import Integral, Real
 
@@ -9,13 +10,21 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 from tqdm.auto import tqdm
 
-from . import _cfgan
-from ._torch_utils import resolve_device
+from . import _cfgan, _gan_inference
 from ._fit_state import atomic_fit
-from ._validation import REAL_INTERACTION_THRESHOLD, check_interactions, same_sparse_container
+from ._gan_networks import ACTIVATIONS
+from ._torch_utils import resolve_device
+from ._validation import (
+    check_interactions,
+    feedback_preferences,
+    generated_mask,
+    mark_generated,
+    real_interactions,
+    same_sparse_container,
+)
 from .model_selection import holdout_split
 
 __all__ = ["GANAugmenter"]
@@ -64,8 +73,34 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     binarize : bool, default=True
         Store 1 for every real interaction. When False the real values are
-        kept as they are and must all be >= 1, the contract that keeps them
-        apart from generated weights; smaller values raise a ValueError.
+        kept as they are, whatever they are: generated entries are told apart
+        by the marker ``transform`` attaches, not by their values. Entries
+        that an earlier ``transform`` generated keep their weight either way.
+
+    item_attributes : {array-like, sparse matrix} of shape (n_items, n_item_features), \
+default=None
+        Numeric, finite attributes of the items, one row per column of ``X``
+        (one-hot genres, TF-IDF of titles, tags, embeddings), dense or sparse.
+        The generator then builds every item's output embedding from its
+        attributes plus, for items with interactions in ``fit``, a free
+        per-item part: ``logit = h_u . (w_i + A e(a_i)) + b_i + c(a_i)``.
+        Items with no interaction in ``fit`` (cold items, ``cold_items_``)
+        are scored from their attributes alone, and ``transform`` gives them
+        generated feedback (see ``cold_item_share``), so that a downstream
+        recommender learns a factor for each. New items can be added later
+        with :meth:`add_items`.
+
+    cold_item_share : float in [0, 1], default=0.05
+        With ``item_attributes``: share of the rows given to ``transform``
+        that receive generated feedback on each cold item (the
+        ``ceil(cold_item_share * n_users)`` rows whose generator score for
+        it is highest). 0 gives cold items none.
+
+    item_dropout : float in [0, 1), default=0.5
+        With ``item_attributes``: share of the warm items, drawn afresh for
+        every mini-batch, that the generator scores from their attributes
+        alone (item dropout, as in DropoutNet), so that the attribute path
+        learns to stand for a cold item.
 
     noise_dim : int, default=16
         Size of the standard normal noise fed to the generator with the
@@ -75,6 +110,14 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     g_hidden_sizes : tuple of int, default=(400,)
         Widths of the generator's hidden layers.
+
+    condition_dropout : float in [0, 0.5], default=0.2
+        With ``user_attributes`` passed to ``fit``: share of the rows of each
+        mini-batch whose interactions are hidden from the generator (it sees
+        their attributes and noise only), so that it learns to score a new
+        user with an empty row from attributes; as many other rows have their
+        attributes hidden, so that it can also score rows whose attributes
+        are unknown.
 
     d_hidden_sizes : tuple of int, default=(125,)
         Widths of the discriminator's hidden layers.
@@ -228,10 +271,14 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             StrOptions({"score"}),
         ],
         "binarize": ["boolean"],
+        "item_attributes": ["array-like", "sparse matrix", None],
+        "cold_item_share": [Interval(Real, 0, 1, closed="both")],
+        "item_dropout": [Interval(Real, 0, 1, closed="left")],
+        "condition_dropout": [Interval(Real, 0, 0.5, closed="both")],
         "noise_dim": [Interval(Integral, 0, None, closed="left")],
         "g_hidden_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "d_hidden_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(_cfgan._ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "g_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "d_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "g_weight_decay": [Interval(Real, 0, None, closed="left")],
@@ -258,8 +305,12 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         n_generated=10,
         generated_weight="score",
         binarize=True,
+        item_attributes=None,
+        cold_item_share=0.05,
+        item_dropout=0.5,
         noise_dim=16,
         g_hidden_sizes=(400,),
+        condition_dropout=0.2,
         d_hidden_sizes=(125,),
         activation="sigmoid",
         g_learning_rate=1e-3,
@@ -284,8 +335,12 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.n_generated = n_generated
         self.generated_weight = generated_weight
         self.binarize = binarize
+        self.item_attributes = item_attributes
+        self.cold_item_share = cold_item_share
+        self.item_dropout = item_dropout
         self.noise_dim = noise_dim
         self.g_hidden_sizes = g_hidden_sizes
+        self.condition_dropout = condition_dropout
         self.d_hidden_sizes = d_hidden_sizes
         self.activation = activation
         self.g_learning_rate = g_learning_rate
@@ -306,17 +361,29 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    # Users' attributes are per row: Pipeline and search route them (and
+    # slice them with the rows) when metadata routing is enabled.
+    __metadata_request__fit = {"user_attributes": True}
+    __metadata_request__transform = {"user_attributes": True}
+
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, *, user_attributes=None):
         """Train the CFGAN on the rows of ``X``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Interactions; any stored positive value counts as one.
+            Interactions; any stored entry counts as one, generated or real.
+            Columns with no stored entry are the cold items.
         y : None
             Ignored.
+        user_attributes : {array-like, sparse matrix} of shape (n_users, n_user_features), \
+default=None
+            Numeric attributes of the rows of ``X`` (demographics, ...). The
+            generator then conditions on them too, so that a user with an
+            empty row still gets personal scores; ``transform`` and
+            :meth:`score_items` then need the attributes of their rows.
 
         Returns
         -------
@@ -324,7 +391,15 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         X = check_interactions(self, X, reset=True)
-        self._check_real_values(X)
+        item_attributes = None
+        if self.item_attributes is not None:
+            item_attributes = _check_attributes(
+                self.item_attributes, "item_attributes", n_rows=X.shape[1], what="items (columns of X)"
+            )
+        if user_attributes is not None:
+            user_attributes = _check_attributes(
+                user_attributes, "user_attributes", n_rows=X.shape[0], what="users (rows of X)"
+            )
         g_hidden_sizes = _check_layer_sizes(self.g_hidden_sizes, "g_hidden_sizes")
         d_hidden_sizes = _check_layer_sizes(self.d_hidden_sizes, "d_hidden_sizes")
         device = resolve_device(self.device)
@@ -340,32 +415,33 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 )
             validation = (X_train, X_held_out)
 
-        params = {
-            "noise_dim": self.noise_dim,
-            "g_hidden_sizes": g_hidden_sizes,
-            "d_hidden_sizes": d_hidden_sizes,
-            "activation": self.activation,
-            "g_learning_rate": self.g_learning_rate,
-            "d_learning_rate": self.d_learning_rate,
-            "alpha": self.g_weight_decay,
-            "g_steps": self.g_steps,
-            "d_steps": self.d_steps,
-            "zr_ratio": self.zr_ratio,
-            "pm_ratio": self.pm_ratio,
-            "zr_coef": self.zr_coef,
-            "batch_size": self.batch_size,
-            "max_epochs": self.max_epochs,
-            "n_iter_no_change": self.n_iter_no_change,
-            "validation_k": self.validation_k,
-        }
         seed = int(rng.randint(np.iinfo(np.int32).max - 1))
         with tqdm(
             total=self.max_epochs, desc="GANAugmenter", disable=not self.verbose, leave=False
         ) as progress:
             generator, history, best_epoch = _cfgan.fit_cfgan(
                 X_train,
+                item_attributes=item_attributes,
+                user_attributes=user_attributes,
                 validation=validation,
-                params=params,
+                noise_dim=self.noise_dim,
+                g_hidden_sizes=g_hidden_sizes,
+                d_hidden_sizes=d_hidden_sizes,
+                activation=self.activation,
+                g_learning_rate=self.g_learning_rate,
+                d_learning_rate=self.d_learning_rate,
+                g_weight_decay=self.g_weight_decay,
+                g_steps=self.g_steps,
+                d_steps=self.d_steps,
+                zr_ratio=self.zr_ratio,
+                pm_ratio=self.pm_ratio,
+                zr_coef=self.zr_coef,
+                item_dropout=self.item_dropout,
+                condition_dropout=self.condition_dropout,
+                batch_size=self.batch_size,
+                max_epochs=self.max_epochs,
+                n_iter_no_change=self.n_iter_no_change,
+                validation_k=self.validation_k,
                 device=device,
                 seed=seed,
                 progress=progress if self.verbose else None,
@@ -376,73 +452,195 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = len(history["generator_loss"])
         self.item_popularity_ = np.bincount(X.indices, minlength=X.shape[1]) / X.shape[0]
         self.row_lengths_ = np.diff(X.indptr)
+        self.cold_items_ = np.flatnonzero(self.item_popularity_ == 0)
+        self.n_item_features_in_ = 0 if item_attributes is None else item_attributes.shape[1]
+        self.n_user_features_in_ = 0 if user_attributes is None else user_attributes.shape[1]
         return self
 
-    def transform(self, X):
-        """Add generated feedback to the sparse rows of ``X``.
+    def fit_transform(self, X, y=None, *, user_attributes=None):
+        """Fit to ``X``, then return ``transform(X)``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Interaction rows, seen in ``fit`` or new. Not modified.
+            Interactions.
+        y : None
+            Ignored.
+        user_attributes : {array-like, sparse matrix} of shape (n_users, n_user_features), \
+default=None
+            Attributes of the rows of ``X``, given to ``fit`` and ``transform``.
+
+        Returns
+        -------
+        X_aug : csr_matrix or csr_array of shape (n_users, n_items)
+            See :meth:`transform`.
+        """
+        return self.fit(X, user_attributes=user_attributes).transform(
+            X, user_attributes=user_attributes
+        )
+
+    def transform(self, X, *, user_attributes=None):
+        """Add generated feedback to the sparse rows of ``X`` and to the cold items.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_users, n_items)
+            Interaction rows, seen in ``fit`` or new. Not modified. Entries
+            that an earlier ``transform`` generated (marked, see Returns) stay
+            generated; every other stored entry is a real interaction, whatever
+            its value.
+        user_attributes : {array-like, sparse matrix} of shape (n_users, n_user_features), \
+default=None
+            Attributes of the rows of ``X`` when ``fit`` received user
+            attributes (refused otherwise). None then means unknown: the
+            generator conditions on the rows alone, as it was trained to for
+            a share ``condition_dropout`` of its rows. A scorer that calls
+            ``predict(X)`` passes none.
 
         Returns
         -------
         X_aug : csr_matrix or csr_array of shape (n_users, n_items)
             ``csr_array`` when ``X`` is a sparse array, else ``csr_matrix``,
-            with ``X``'s float dtype. Real entries are 1 (or their value when
-            ``binarize=False``); each row with fewer than ``sparse_threshold``
-            interactions also holds its ``n_generated`` best-scored unobserved
-            items with a weight in (0, 1). Other rows hold only real entries.
+            with ``X``'s float dtype, marked with the pattern of its generated
+            entries (``sklearn_agn._validation.generated_mask``; downstream
+            estimators of this library read it). Real entries are 1 (their
+            value when ``binarize=False``). Generated entries hold a weight in
+            (0, 1): each row with fewer than ``sparse_threshold`` real
+            interactions gets its ``n_generated`` best-scored unobserved
+            items; with ``item_attributes``, each cold item also goes to the
+            ``ceil(cold_item_share * n_users)`` rows that score it highest.
         """
         check_is_fitted(self)
         X_in = X
         X = check_interactions(self, X, reset=False)
-        self._check_real_values(X)
+        user_attributes = self._check_transform_user_attributes(user_attributes, X.shape[0])
+        real = real_interactions(X)
         X_out = X.copy()
         if self.binarize:
-            X_out.data[:] = 1
+            X_out.data = feedback_preferences(X).astype(X.dtype)
 
-        counts = np.diff(X.indptr)
+        counts = np.diff(real.indptr)
+        stored = np.diff(X.indptr)
         if isinstance(self.n_generated, numbers.Integral):
             n_add = np.full(X.shape[0], self.n_generated, dtype=np.int64)
         else:
             n_add = np.ceil(self.n_generated * counts).astype(np.int64)
         n_add = np.where(counts < self.sparse_threshold, n_add, 0)
-        n_add = np.minimum(n_add, X.shape[1] - counts)
+        n_add = np.minimum(n_add, X.shape[1] - stored)
 
-        rows, items, scores = _cfgan.top_unobserved(
-            *self._generator_on_device(), X, n_add, self.batch_size
-        )
-        if rows.size:
-            below_one = np.nextafter(X.dtype.type(REAL_INTERACTION_THRESHOLD), X.dtype.type(0))
-            if self.generated_weight == "score":
-                weights = np.clip(scores.astype(X.dtype), np.finfo(X.dtype).tiny, below_one)
-            else:
-                weights = np.full(rows.size, self.generated_weight, dtype=X.dtype)
-            generated = sp.csr_matrix((weights, (rows, items)), shape=X.shape)
-            # Generated items are unobserved: the sum only merges the patterns.
-            X_out = (X_out + generated).tocsr()
-        return same_sparse_container(X_in, X_out)
+        generator, device = self._generator_on_device()
+        found = [
+            _gan_inference.top_unobserved(
+                generator, device, X, n_add, self.batch_size, user_attributes=user_attributes
+            )
+        ]
+        if self.n_item_features_in_ and self.cold_item_share:
+            found.append(
+                _gan_inference.top_rows(
+                    generator,
+                    device,
+                    X,
+                    self.cold_items_,
+                    math.ceil(self.cold_item_share * X.shape[0]),
+                    self.batch_size,
+                    user_attributes=user_attributes,
+                )
+            )
+        rows, items, scores = (np.concatenate(parts) for parts in zip(*found))
+        # A cold item can be among a sparse row's best items too: keep it once.
+        _, first = np.unique(rows * X.shape[1] + items, return_index=True)
+        rows, items, scores = rows[first], items[first], scores[first]
 
-    def score_items(self, X):
+        below_one = np.nextafter(X.dtype.type(1), X.dtype.type(0))
+        if self.generated_weight == "score":
+            weights = np.clip(scores.astype(X.dtype), np.finfo(X.dtype).tiny, below_one)
+        else:
+            weights = np.full(rows.size, self.generated_weight, dtype=X.dtype)
+        generated = sp.csr_matrix((weights, (rows, items)), shape=X.shape, dtype=X.dtype)
+        # Generated items are unobserved: the sums only merge the patterns.
+        X_out = sp.csr_matrix(X_out + generated)
+        mask = (generated_mask(X) + generated).astype(bool).tocsr()
+        return mark_generated(same_sparse_container(X_in, X_out), mask)
+
+    def add_items(self, item_attributes, *, item_names=None):
+        """Append new items, described by their attributes, to the fitted model.
+
+        The catalogue grows without refitting: the new items are cold items
+        (scored by the generator from their attributes alone), placed after
+        the existing columns. ``n_features_in_`` grows by their number, so
+        ``transform`` then expects the wider ``X`` and gives generated
+        feedback on the new items (``cold_item_share``). Only for a model
+        fitted with ``item_attributes``.
+
+        Parameters
+        ----------
+        item_attributes : {array-like, sparse matrix} of shape (n_new_items, n_item_features)
+            Attributes of the new items, in the layout of the constructor's
+            ``item_attributes`` (same features, same order).
+        item_names : array-like of str of shape (n_new_items,), default=None
+            Names of the new columns; required when ``fit`` saw a DataFrame
+            with column names (``feature_names_in_``), refused otherwise.
+
+        Returns
+        -------
+        self : GANAugmenter
+            The updated transformer.
+        """
+        check_is_fitted(self)
+        if not self.n_item_features_in_:
+            raise ValueError(
+                "add_items needs a model fitted with item_attributes: the generator "
+                "scores a new item from its attributes."
+            )
+        attributes = _check_attributes(item_attributes, "item_attributes")
+        if attributes.shape[1] != self.n_item_features_in_:
+            raise ValueError(
+                f"item_attributes has {attributes.shape[1]} features, but the model was "
+                f"fitted with {self.n_item_features_in_} item features."
+            )
+        n_new = attributes.shape[0]
+        names = getattr(self, "feature_names_in_", None)
+        if (names is None) != (item_names is None):
+            raise ValueError(
+                "item_names must be given exactly when the model was fitted on a "
+                "DataFrame with column names (feature_names_in_)."
+            )
+        if names is not None:
+            item_names = np.asarray(item_names, dtype=object)
+            if item_names.shape != (n_new,):
+                raise ValueError(f"item_names must hold {n_new} names, got shape {item_names.shape}.")
+            self.feature_names_in_ = np.concatenate([names, item_names])
+        self.generator_.add_items(_cfgan.features_tensor(attributes))
+        n_items = self.n_features_in_
+        self.cold_items_ = np.concatenate([self.cold_items_, np.arange(n_items, n_items + n_new)])
+        self.item_popularity_ = np.concatenate([self.item_popularity_, np.zeros(n_new)])
+        self.n_features_in_ = n_items + n_new
+        return self
+
+    def score_items(self, X, *, user_attributes=None):
         """Generator score of every item for every row of ``X``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items)
             Interaction rows, seen in ``fit`` or new.
+        user_attributes : {array-like, sparse matrix} of shape (n_users, n_user_features), \
+default=None
+            Attributes of the rows of ``X``, as in :meth:`transform`.
 
         Returns
         -------
         scores : ndarray of shape (n_users, n_items), dtype float32
             Scores in (0, 1), noise held at its mean, computed in batches of
-            ``batch_size`` rows. Observed items are scored too: exclude them
-            to recommend (e.g. ``sklearn_agn._base.top_k(scores, k, exclude=X)``).
+            ``batch_size`` rows. Observed items are scored too; to recommend
+            with the generator, use ``sklearn_agn.CFGANRecommender``.
         """
         check_is_fitted(self)
         X = check_interactions(self, X, reset=False)
-        return _cfgan.generator_scores(*self._generator_on_device(), X, self.batch_size)
+        user_attributes = self._check_transform_user_attributes(user_attributes, X.shape[0])
+        return _gan_inference.generator_scores(
+            *self._generator_on_device(), X, self.batch_size, user_attributes=user_attributes
+        )
 
     def sample(self, n_samples=1, random_state=None):
         """Draw brand-new synthetic users from the generator.
@@ -479,7 +677,7 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         rng = check_random_state(random_state)
         lengths = rng.choice(self.row_lengths_, size=n_samples)
         generator, device = self._generator_on_device()
-        rows, items = _cfgan.sample_rows(
+        rows, items = _gan_inference.sample_rows(
             generator,
             device,
             self.item_popularity_,
@@ -502,14 +700,25 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return self.generator_, device
         return copy.deepcopy(self.generator_).to(device), device
 
-    def _check_real_values(self, X):
-        if not self.binarize and X.nnz and X.data.min() < REAL_INTERACTION_THRESHOLD:
+    def _check_transform_user_attributes(self, user_attributes, n_rows):
+        if not self.n_user_features_in_:
+            if user_attributes is not None:
+                raise ValueError(
+                    "user_attributes were given, but GANAugmenter was fitted without "
+                    "them: fit with user_attributes to condition on them."
+                )
+            return None
+        if user_attributes is None:
+            return None
+        user_attributes = _check_attributes(
+            user_attributes, "user_attributes", n_rows=n_rows, what="users (rows of X)"
+        )
+        if user_attributes.shape[1] != self.n_user_features_in_:
             raise ValueError(
-                f"With binarize=False the values of X are kept as real interactions "
-                f"and must be >= {REAL_INTERACTION_THRESHOLD} (smaller values are "
-                f"reserved for generated feedback); got {X.data.min():.3g}. Use "
-                "binarize=True or rescale X."
+                f"user_attributes has {user_attributes.shape[1]} features, but "
+                f"GANAugmenter was fitted with {self.n_user_features_in_}."
             )
+        return user_attributes
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -517,6 +726,30 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         tags.input_tags.positive_only = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _check_attributes(attributes, name, *, n_rows=None, what=None):
+    """Validate a numeric, finite side-information matrix; dense arrays stay dense."""
+    try:
+        attributes = check_array(
+            attributes,
+            accept_sparse=("csr", "csc", "coo"),
+            dtype=(np.float64, np.float32),
+            ensure_all_finite=True,
+            input_name=name,
+        )
+    except (TypeError, ValueError) as exc:
+        if "NaN" in str(exc) or "infinity" in str(exc):
+            raise
+        raise ValueError(f"{name} must be a numeric matrix: {exc}") from exc
+    if sp.issparse(attributes):
+        attributes = attributes.tocsr()
+    if n_rows is not None and attributes.shape[0] != n_rows:
+        raise ValueError(
+            f"{name} has {attributes.shape[0]} rows, but X has {n_rows} {what}: "
+            f"{name} needs one row per {what.split()[0][:-1]}."
+        )
+    return attributes
 
 
 def _check_layer_sizes(sizes, name):
