@@ -13,10 +13,11 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_interactions, check_k, real_interactions
+from ._validation import check_interactions, check_k, real_interactions, take_rows
 from .metrics import RANKING_METRICS
 
 
@@ -112,6 +113,10 @@ class BaseRecommender(BaseEstimator):
     ``_base_parameter_constraints``) and implement ``fit`` and ``_score_rows``.
     """
 
+    # ``predict(X, k=...)`` asks for ``k`` by default, so that with metadata
+    # routing enabled a Pipeline and a ranking scorer can pass it on.
+    __metadata_request__predict = {"k": True}
+
     _base_parameter_constraints = {
         "k": [Interval(Integral, 1, None, closed="left")],
         "metric": [StrOptions(set(RANKING_METRICS))],
@@ -127,8 +132,7 @@ class BaseRecommender(BaseEstimator):
         return check_interactions(self, X, reset=False)
 
     def _batches(self, n_rows):
-        for start in range(0, n_rows, self.batch_size):
-            yield slice(start, min(start + self.batch_size, n_rows))
+        return gen_batches(n_rows, self.batch_size)
 
     def decision_function(self, X):
         """Score every item for every user row.
@@ -145,7 +149,8 @@ class BaseRecommender(BaseEstimator):
         """
         X = self._validate_rows(X)
         with self._threads():
-            return np.vstack([self._score_rows(X[rows]) for rows in self._batches(X.shape[0])])
+            return np.vstack([self._score_rows(take_rows(X, rows))
+                              for rows in self._batches(X.shape[0])])
 
     def predict(self, X, k=None):
         """Recommend the top-k unseen items for each user row.
@@ -153,11 +158,14 @@ class BaseRecommender(BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items)
-            User rows (users seen in fit or new ones). Entries with value >= 1
-            are the user's real interactions and are never recommended;
-            generated feedback (0 < value < 1) is used but not filtered.
+            User rows (users seen in fit or new ones). Every stored entry is a
+            real interaction, never recommended back, whatever its value;
+            only the entries a :class:`~sklearn_agn.GANAugmenter` marked as
+            generated feedback stay eligible.
         k : int, default=None
-            Number of items to return; the estimator's ``k`` when None.
+            Number of items to return; the estimator's ``k`` when None. With
+            metadata routing enabled, ``Pipeline.predict(X, k=...)`` and
+            :func:`~sklearn_agn.metrics.make_ranking_scorer` route it here.
 
         Returns
         -------
@@ -165,15 +173,52 @@ class BaseRecommender(BaseEstimator):
             Item indices, best first; ``-1`` pads rows with fewer than ``k``
             unseen items.
         """
+        return self.recommend(X, k)
+
+    def recommend(self, X, k=None, *, exclude_items=None, candidate_items=None):
+        """Top-k unseen items for each user row, with item filters.
+
+        ``predict`` with two filters that serving needs: items never to
+        return (out of stock, already shown) and the only items to return (a
+        category page, a candidate set from another stage).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_users, n_items)
+            User rows, as for :meth:`predict`; their real interactions are
+            never returned.
+        k : int, default=None
+            Number of items to return; the estimator's ``k`` when None.
+        exclude_items : array-like of int, default=None
+            Item indices never to return, for any row.
+        candidate_items : array-like of int, default=None
+            When given, only these item indices may be returned.
+
+        Returns
+        -------
+        ranked : ndarray of shape (n_users, k), dtype=intp
+            Item indices, best first; ``-1`` pads rows with fewer than ``k``
+            eligible items.
+        """
         X = self._validate_rows(X)
-        k = check_k(self.k if k is None else k, self.n_features_in_)
+        n_items = self.n_features_in_
+        k = check_k(self.k if k is None else k, n_items)
+        banned = np.zeros(n_items, dtype=bool)
+        if exclude_items is not None:
+            banned[_item_indices(exclude_items, n_items, "exclude_items")] = True
+        if candidate_items is not None:
+            allowed = np.zeros(n_items, dtype=bool)
+            allowed[_item_indices(candidate_items, n_items, "candidate_items")] = True
+            banned |= ~allowed
+        seen = real_interactions(X)
         ranked = np.empty((X.shape[0], k), dtype=np.intp)
         # Streams: one batch of scores (batch_size x n_items) alive at a time.
         with self._threads():
             for rows in self._batches(X.shape[0]):
-                batch = X[rows]
-                ranked[rows] = top_k(self._score_rows(batch), k,
-                                     exclude=real_interactions(batch))
+                scores = self._score_rows(take_rows(X, rows))
+                if banned.any():
+                    scores[:, banned] = -np.inf
+                ranked[rows] = top_k(scores, k, exclude=seen[rows])
         return ranked
 
     def score(self, X, y):
@@ -210,3 +255,16 @@ class BaseRecommender(BaseEstimator):
         tags.input_tags.positive_only = True
         tags.target_tags.required = False
         return tags
+
+
+def _item_indices(items, n_items, name):
+    """Validate a 1-D array of item indices within the catalogue."""
+    items = np.asarray(items)
+    if items.ndim != 1 or (items.size and not np.issubdtype(items.dtype, np.integer)):
+        raise TypeError(f"{name} must be a 1-D array of item indices (ints), got {items!r}.")
+    if items.size and (items.min() < 0 or items.max() >= n_items):
+        raise ValueError(
+            f"{name} holds item indices outside the catalogue [0, {n_items}): "
+            f"min {items.min()}, max {items.max()}."
+        )
+    return items.astype(np.intp, copy=False)

@@ -3,6 +3,16 @@
 ``X`` is a users x items matrix of non-negative implicit feedback. Estimators
 work on a canonical CSR copy (sorted indices, duplicates summed, explicit zeros
 dropped) and never modify the caller's matrix.
+
+Real and generated feedback. Every stored entry of a matrix is a real
+interaction, whatever its value (a play count, a half-star rating, a log1p of
+counts), unless the matrix is marked: :class:`~sklearn_agn.GANAugmenter`
+returns a CSR matrix that records, in an attribute, the pattern of the entries
+it generated (:func:`mark_generated`). The mark travels with the matrix object
+through a ``Pipeline``; an operation that builds a new matrix (slicing,
+arithmetic, ``copy``) drops it, and then every entry counts as real. That is
+the safe failure: a real interaction is never recommended back, and at worst
+generated feedback is treated as real.
 """
 
 import numbers
@@ -11,9 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import check_array, check_non_negative, validate_data
 
-#: Stored values at or above this are real interactions; generated feedback
-#: from ``GANAugmenter`` carries weights strictly below it (SPEC.md contract).
-REAL_INTERACTION_THRESHOLD = 1.0
+# Attribute of a CSR matrix holding the boolean CSR pattern of its generated entries.
+_GENERATED = "_sklearn_agn_generated"
 
 
 def check_interactions(estimator, X, *, reset, dtype=(np.float64, np.float32)):
@@ -24,6 +33,7 @@ def check_interactions(estimator, X, *, reset, dtype=(np.float64, np.float32)):
     matrix is a copy whenever canonicalisation would otherwise touch ``X``.
     """
     name = type(estimator).__name__
+    marked = _marker(X)
     if not reset and hasattr(estimator, "n_features_in_"):
         n_items = estimator.n_features_in_
         n_cols = _n_columns(X)
@@ -43,14 +53,15 @@ def check_interactions(estimator, X, *, reset, dtype=(np.float64, np.float32)):
         ensure_min_samples=1,
         ensure_min_features=1,
     )
-    return _canonical(X, f"{name} (interaction values)", binary=binary)
+    return _keep_marker(_canonical(X, f"{name} (interaction values)", binary=binary), marked)
 
 
 def as_interactions(X, *, name="X", dtype=(np.float64, np.float32)):
     """Validate ``X`` outside an estimator; same contract as :func:`check_interactions`."""
     binary = _is_boolean(X)
+    marked = _marker(X)
     X = check_array(X, accept_sparse="csr", dtype=dtype, input_name=name)
-    return _canonical(X, name, binary=binary)
+    return _keep_marker(_canonical(X, name, binary=binary), marked)
 
 
 def _is_boolean(X):
@@ -83,12 +94,103 @@ def _n_columns(X):
     return None
 
 
+def _marker(X):
+    return getattr(X, _GENERATED, None) if sp.issparse(X) else None
+
+
+def _keep_marker(X, mask):
+    """Check the input's mark against canonical ``X`` and carry it over."""
+    if mask is None:
+        return X
+    if not sp.issparse(mask) or mask.shape != X.shape:
+        raise ValueError(
+            f"The generated-feedback mark of X has shape {getattr(mask, 'shape', None)}, "
+            f"X has shape {X.shape}: the mark no longer describes X."
+        )
+    mask = sp.csr_matrix(mask, dtype=bool)
+    flags = _entry_flags(X, mask)
+    if flags.sum() != mask.nnz:
+        raise ValueError(
+            "X is marked as holding generated feedback on entries it does not store: "
+            "the mark no longer describes X (was X modified in place?)."
+        )
+    if flags.any() and X.data[flags].max() > 1:
+        raise ValueError(
+            "Generated feedback must have weights in (0, 1]; X holds a marked entry of "
+            f"{X.data[flags].max():.3g} (was X modified in place?)."
+        )
+    if _marker(X) is not mask:
+        setattr(X, _GENERATED, mask)
+    return X
+
+
+def _entry_flags(X, mask):
+    """Boolean array aligned with canonical ``X.data``: True where ``mask`` is set."""
+    flags = np.zeros(X.nnz, dtype=bool)
+    if mask.nnz:
+        # 1-based positions of X's entries, kept where the mask is set.
+        positions = sp.csr_matrix(
+            (np.arange(1, X.nnz + 1, dtype=np.float64), X.indices, X.indptr), shape=X.shape)
+        hits = positions.multiply(mask).tocsr()
+        hits.eliminate_zeros()
+        flags[hits.data.astype(np.int64) - 1] = True
+    return flags
+
+
+def mark_generated(X, mask):
+    """Record that the entries of ``X`` where ``mask`` is set are generated feedback.
+
+    ``X`` must be a CSR matrix created by the caller of this function (never a
+    user's matrix: the mark is an attribute set on the object). Returns ``X``.
+    """
+    setattr(X, _GENERATED, sp.csr_matrix(mask, dtype=bool))
+    return X
+
+
+def generated_mask(X):
+    """Boolean CSR matrix of the generated entries of canonical ``X`` (empty if unmarked)."""
+    mask = _marker(X)
+    if mask is None:
+        return sp.csr_matrix(X.shape, dtype=bool)
+    return mask
+
+
+def generated_flags(X):
+    """Boolean array aligned with canonical ``X.data``: True for generated entries."""
+    mask = _marker(X)
+    if mask is None:
+        return np.zeros(X.nnz, dtype=bool)
+    return _entry_flags(X, mask)
+
+
 def real_interactions(X):
-    """Boolean CSR mask of the real (value >= 1) entries of canonical ``X``."""
-    mask = X.copy()
-    mask.data = X.data >= REAL_INTERACTION_THRESHOLD
+    """Boolean CSR mask of the real entries of canonical ``X``: the seen-item filter."""
+    mask = sp.csr_matrix((~generated_flags(X), X.indices.copy(), X.indptr.copy()),
+                         shape=X.shape)
     mask.eliminate_zeros()
-    return mask.astype(bool)
+    return mask
+
+
+def feedback_preferences(X):
+    """Preference of every stored entry of canonical ``X``, aligned with ``X.data``.
+
+    1 for a real interaction; the stored weight, in (0, 1], for generated
+    feedback, so that generated entries count less as their weight goes down
+    and vanish as it goes to 0.
+    """
+    flags = generated_flags(X)
+    preferences = np.ones(X.nnz, dtype=np.float64)
+    preferences[flags] = X.data[flags]
+    return preferences
+
+
+def take_rows(X, rows):
+    """``X[rows]`` for canonical CSR ``X``, keeping its generated-feedback mark."""
+    out = X[rows]
+    mask = _marker(X)
+    if mask is not None:
+        mark_generated(out, mask[rows])
+    return out
 
 
 def check_k(k, n_items, name="k"):

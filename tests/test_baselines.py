@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.utils._param_validation import InvalidParameterError
 
+from sklearn_agn._validation import mark_generated
 from sklearn_agn.baselines import EASE, ItemKNN, MostPopular
 from sklearn_agn.baselines import _itemknn
 from sklearn_agn.datasets import load_triplets
@@ -33,21 +34,29 @@ def _two_communities():
 
 def test_most_popular_hand_computed():
     # Items 0..3 have 4, 3, 2 and 1 real interactions; item 4 only generated
-    # ones (weights < 1), which popularity ignores. A play count of 5 counts once.
-    X = np.array(
+    # ones (marked by mark_generated, as GANAugmenter does), which popularity
+    # ignores. A play count of 5 counts once; a real 0.5 is a real interaction.
+    X = sp.csr_matrix(np.array(
         [
             [1, 1, 1, 1, 0.0],
             [1, 1, 1, 0, 0.5],
             [1, 1, 0, 0, 0.5],
             [5, 0, 0, 0, 0.5],
         ]
-    )
+    ))
+    generated = np.zeros(X.shape, dtype=bool)
+    generated[1:, 4] = True
+    mark_generated(X, sp.csr_matrix(generated))
     model = MostPopular(k=2).fit(X)
     assert_array_equal(model.item_popularity_, [4, 3, 2, 1, 0])
     # Each row's unseen items by popularity; generated entries are not "seen".
     assert_array_equal(model.predict(X), [[4, -1], [3, 4], [2, 3], [1, 2]])
     assert_array_equal(model.predict([[0, 0, 1, 0, 0]]), [[0, 1]])
     assert_array_equal(model.decision_function(X[:2]), [[4, 3, 2, 1, 0]] * 2)
+    # Unmarked, the same 0.5 entries are real: counted and never recommended.
+    plain = MostPopular(k=2).fit(X.toarray())
+    assert_array_equal(plain.item_popularity_, [4, 3, 2, 1, 3])
+    assert_array_equal(plain.predict(X.toarray()), [[4, -1], [3, -1], [2, 3], [1, 2]])
 
 
 def test_ease_matches_closed_form():
@@ -116,15 +125,17 @@ def test_itemknn_neighbourhoods_and_blocks(monkeypatch):
 @pytest.mark.parametrize("Est", ESTIMATORS)
 def test_seen_items_never_recommended(Est):
     X = _binary(25, 12, 0.35, seed=3)
+    X[X > 0] = np.random.RandomState(5).choice([0.3, 1.0, 4.0], size=int((X > 0).sum()))
     generated = (X == 0) & (np.random.RandomState(4).rand(*X.shape) < 0.2)
     X[generated] = 0.4  # generated feedback: used for scoring, never filtered
+    X = mark_generated(sp.csr_matrix(X), sp.csr_matrix(generated))
     model = Est(k=3).fit(X)
     ranked = model.predict(X, k=12)
-    for row, items in zip(X, ranked):
+    for row, gen, items in zip(X.toarray(), generated, ranked):
         recommended = items[items >= 0]
         # Every item not really interacted with (generated ones included) is
-        # ranked, and no real interaction is.
-        assert set(recommended) == set(np.flatnonzero(row < 1))
+        # ranked, and no real interaction is, whatever its value (0.3 included).
+        assert set(recommended) == set(np.flatnonzero((row == 0) | gen))
         assert np.all(items[len(recommended):] == -1)
 
 

@@ -6,6 +6,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from sklearn_agn import MFRecommender
+from sklearn_agn._validation import mark_generated
 from sklearn_agn.metrics import ndcg_at_k, precision_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split
 
@@ -59,7 +60,12 @@ def test_real_interactions_are_filtered_but_generated_ones_are_not():
     row[0, :10] = 1.0
     plain = model.predict(row, k=n_items - 10)
     assert not np.isin(plain, np.arange(10)).any()
-    row[0, 10:15] = 0.5  # generated feedback, weight < 1: eligible for recommendation
+    row[0, 10:15] = 0.5
+    row = sp.csr_matrix(row)
+    # Unmarked, the 0.5 entries are real interactions: filtered like the others.
+    assert not np.isin(model.predict(row, k=n_items - 15), np.arange(15)).any()
+    # Marked as generated feedback (as GANAugmenter does): eligible.
+    mark_generated(row, sp.csr_matrix(row.toarray() == 0.5))
     with_generated = model.predict(row, k=n_items - 10)
     assert set(range(10, 15)) <= set(with_generated.ravel())
     assert (with_generated >= 0).all()

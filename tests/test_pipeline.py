@@ -7,6 +7,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_agn import GANAugmenter, MFRecommender, _cfgan
+from sklearn_agn._validation import mark_generated, take_rows
 from sklearn_agn.datasets import make_interactions
 from sklearn_agn.metrics import make_ranking_scorer, ndcg_at_k, precision_at_k, recall_at_k
 from sklearn_agn.model_selection import UserKFold, holdout_split
@@ -104,8 +105,10 @@ def test_generated_items_are_not_filtered_and_not_hits():
     unobserved = np.flatnonzero(X[0].toarray().ravel() == 0)
     X_aug[0, unobserved[0]] = 0.5  # generated feedback on an unobserved item
     X_aug = X_aug.tocsr()
+    generated = sp.csr_matrix(([True], ([0], [unobserved[0]])), shape=X.shape)
+    mark_generated(X_aug, generated)
     mf.fit(X_aug)
-    ranked = mf.predict(X_aug[:1], k=len(unobserved))
+    ranked = mf.predict(take_rows(X_aug, slice(0, 1)), k=len(unobserved))
     # The seen-item filter removes the real items only: the generated one is
     # still a candidate, and every unobserved item is ranked.
     assert sorted(ranked[0]) == sorted(unobserved)

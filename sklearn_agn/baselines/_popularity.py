@@ -28,9 +28,9 @@ class MostPopular(BaseRecommender):
     Attributes
     ----------
     item_popularity_ : ndarray of shape (n_items,)
-        Number of users with a real interaction (stored value >= 1) with each
-        item in the training matrix. Generated feedback (values in (0, 1), as
-        written by ``GANAugmenter``) is ignored: popularity measures what real
+        Number of users with a real interaction with each item in the
+        training matrix. Generated feedback (the entries ``GANAugmenter``
+        marks as generated) is ignored: popularity measures what real
         users did, and counting the generator's guesses would feed its own
         popularity bias back into the ranking. A value above 1 (a play count,
         a rating) counts once, like any other interaction.
@@ -78,7 +78,8 @@ class MostPopular(BaseRecommender):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Training interactions; entries >= 1 are real interactions.
+            Training interactions; entries a ``GANAugmenter`` marked as
+            generated are not counted.
         y : None
             Ignored.
 

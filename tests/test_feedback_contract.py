@@ -1,0 +1,133 @@
+"""The data contract between real and generated feedback, item filters, metadata routing."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn
+from numpy.testing import assert_array_equal
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from sklearn_agn import GANAugmenter, MFRecommender
+from sklearn_agn._validation import (
+    check_interactions,
+    feedback_preferences,
+    generated_mask,
+    mark_generated,
+    real_interactions,
+    take_rows,
+)
+from sklearn_agn.baselines import EASE, MostPopular
+from sklearn_agn.datasets import make_interactions
+from sklearn_agn.metrics import make_ranking_scorer
+from sklearn_agn.model_selection import UserKFold, holdout_split
+
+
+def _seen(X):
+    X = sp.csr_matrix(X)
+    return [set(X.indices[X.indptr[u]:X.indptr[u + 1]]) for u in range(X.shape[0])]
+
+
+def test_real_values_below_one_are_never_recommended_back():
+    # log1p of play counts, as MFRecommender's own overflow message suggests:
+    # single plays become 0.69, below the old "real >= 1" threshold.
+    counts = make_interactions(120, 40, 1500, random_state=0)
+    X = counts.copy()
+    X.data = np.log1p(np.random.RandomState(0).randint(1, 4, size=X.nnz).astype(float))
+    assert (X.data < 1).any()
+    for model in (MFRecommender(n_factors=4, n_iter=3, random_state=0), MostPopular(), EASE()):
+        ranked = model.fit(X).predict(X, k=20)
+        for seen, items in zip(_seen(X), ranked):
+            assert not seen & set(items[items >= 0])
+
+
+def test_marked_generated_entries_stay_eligible():
+    X = sp.csr_matrix(np.array([[1.0, 0.3, 0.0, 0.0], [0.2, 0.0, 1.0, 0.0]]))
+    mark_generated(X, sp.csr_matrix(np.array([[0, 1, 0, 0], [0, 0, 0, 0]], dtype=bool)))
+    model = MostPopular(k=3).fit(X)
+    # Row 0: item 1 is generated, so it may come back; item 0 is real.
+    assert 1 in model.predict(X)[0]
+    assert 0 not in model.predict(X)[0]
+    # Row 1: the 0.2 entry is real (unmarked), never recommended.
+    assert 0 not in model.predict(X)[1]
+
+
+def test_mark_helpers_hand_computed():
+    X = sp.csr_matrix(np.array([[2.0, 0.5, 0.0], [0.0, 0.25, 0.7]]))
+    mark_generated(X, sp.csr_matrix(np.array([[0, 1, 0], [0, 0, 1]], dtype=bool)))
+    # Entries in CSR order: (0,0)=2 real, (0,1)=.5 gen, (1,1)=.25 real, (1,2)=.7 gen.
+    assert_array_equal(feedback_preferences(X), [1.0, 0.5, 1.0, 0.7])
+    assert_array_equal(real_interactions(X).toarray(), [[1, 0, 0], [0, 1, 0]])
+    row = take_rows(X, slice(1, 2))
+    assert_array_equal(feedback_preferences(row), [1.0, 0.7])
+    assert_array_equal(generated_mask(row).toarray(), [[0, 0, 1]])
+    # Validation keeps the mark on the canonical copy (float32 -> new object).
+    Xv = check_interactions(MostPopular(), X.astype(np.float32), reset=True)
+    assert_array_equal(feedback_preferences(Xv), [1.0, 1.0, 1.0, 1.0])  # astype drops it
+    Xv = check_interactions(MostPopular(), X, reset=True)
+    assert_array_equal(generated_mask(Xv).toarray(), generated_mask(X).toarray())
+    # Unmarked: everything is real.
+    plain = sp.csr_matrix(X.toarray())
+    assert_array_equal(feedback_preferences(plain), np.ones(4))
+
+
+def test_stale_mark_is_an_error():
+    X = sp.csr_matrix(np.array([[1.0, 0.5, 0.0]]))
+    mark_generated(X, sp.csr_matrix(np.array([[0, 1, 1]], dtype=bool)))
+    with pytest.raises(ValueError, match="does not store"):
+        MostPopular().fit(X)
+    mark_generated(X, sp.csr_matrix(np.array([[0, 1]], dtype=bool)))
+    with pytest.raises(ValueError, match="shape"):
+        MostPopular().fit(X)
+    X.data[1] = 3.0  # modified in place after marking
+    mark_generated(X, sp.csr_matrix(np.array([[0, 1, 0]], dtype=bool)))
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        MostPopular().fit(X)
+
+
+def test_augmenter_output_is_marked_and_filtered_in_a_pipeline():
+    X = make_interactions(150, 50, 1200, random_state=1)
+    pipe = make_pipeline(
+        GANAugmenter(sparse_threshold=100, n_generated=5, max_epochs=2, random_state=0),
+        MFRecommender(n_factors=4, n_iter=3, random_state=0),
+    ).fit(X)
+    X_aug = pipe[0].transform(X)
+    generated = generated_mask(X_aug)
+    assert generated.nnz == 5 * X.shape[0]
+    assert_array_equal(real_interactions(X_aug).toarray(), X.toarray() > 0)
+    ranked = pipe.predict(X, k=45)
+    for seen, items in zip(_seen(X), ranked):
+        assert not seen & set(items[items >= 0])
+
+
+def test_recommend_exclude_and_candidates():
+    X = make_interactions(60, 30, 500, random_state=2)
+    model = MostPopular(k=5).fit(X)
+    excluded = model.predict(X[:1], k=3)[0]
+    ranked = model.recommend(X, 10, exclude_items=excluded)
+    assert not set(excluded) & set(ranked.ravel())
+    candidates = np.array([0, 3, 7, 11])
+    ranked = model.recommend(X, 5, candidate_items=candidates)
+    assert set(ranked.ravel()) <= set(candidates) | {-1}
+    assert_array_equal(model.predict(X), model.recommend(X))
+    with pytest.raises(ValueError, match="outside the catalogue"):
+        model.recommend(X, exclude_items=[30])
+    with pytest.raises(TypeError, match="item indices"):
+        model.recommend(X, candidate_items=[0.5])
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_k_reaches_the_recommender_with_and_without_routing(routing):
+    X = make_interactions(200, 40, 2000, random_state=3)
+    X_train, X_test = holdout_split(X, 0.2, random_state=0)
+    with sklearn.config_context(enable_metadata_routing=routing):
+        pipe = make_pipeline(
+            GANAugmenter(sparse_threshold=5, n_generated=2, max_epochs=1, random_state=0),
+            MFRecommender(n_factors=4, n_iter=2, random_state=0),
+        ).fit(X_train)
+        assert pipe.predict(X_train[:4], k=7).shape == (4, 7)
+        search = GridSearchCV(
+            pipe, {"mfrecommender__n_factors": [2, 4]}, cv=UserKFold(2),
+            scoring=make_ranking_scorer("ndcg", k=5),
+        ).fit(X_train, X_test)
+        assert np.isfinite(search.best_score_)
