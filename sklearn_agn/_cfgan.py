@@ -72,6 +72,81 @@ def _batches(X, user_attributes, batch_size, noise_dim, device, generator):
         )
 
 
+class _TrainingStep:
+    """One CFGAN update of the discriminator or of the generator, on one mini-batch.
+
+    Holds the networks, their optimisers, the ZP scheme's settings and the
+    random generator that draws negatives and dropouts.
+    """
+
+    def __init__(
+        self,
+        G,
+        D,
+        *,
+        g_optimizer,
+        d_optimizer,
+        zr_ratio,
+        pm_ratio,
+        zr_coef,
+        item_dropout,
+        condition_dropout,
+        negatives_allowed,
+        generator,
+    ):
+        self.G, self.D = G, D
+        self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
+        self.zr_ratio, self.pm_ratio, self.zr_coef = zr_ratio, pm_ratio, zr_coef
+        self.item_dropout, self.condition_dropout = item_dropout, condition_dropout
+        self.negatives_allowed = negatives_allowed
+        self.rng = generator
+
+    def _generate(self, rows, noise_, user_features):
+        device = noise_.device
+        # Item dropout: some warm items are scored from their attributes only.
+        free = None
+        if self.negatives_allowed is not None and self.item_dropout:
+            draw = torch.rand(len(self.negatives_allowed), device=device, generator=self.rng)
+            free = self.negatives_allowed & (draw >= self.item_dropout)
+        # Condition dropout: some users are seen through their attributes only,
+        # as a user with an empty row will be, and as many through their row
+        # only, as a user whose attributes are unknown will be.
+        if user_features is not None and self.condition_dropout:
+            draw = torch.rand(rows.n_rows, device=device, generator=self.rng)
+            rows = rows.drop_rows(draw < self.condition_dropout)
+            hide = (draw >= self.condition_dropout) & (draw < 2 * self.condition_dropout)
+            user_features = user_features * ~hide[:, None]
+        return self.G(rows, noise_, user_features, free)
+
+    def _masked(self, scores, observed):
+        # PM: the discriminator sees the scores on the observed items and on
+        # a sample of unobserved ones, where a real row holds zeros.
+        negatives = _negative_sample(observed, self.pm_ratio, self.rng, self.negatives_allowed)
+        return scores * (observed + negatives)
+
+    def discriminator(self, rows, observed, noise_, user_features):
+        """One discriminator update; returns its loss."""
+        with torch.no_grad():
+            fake = self._masked(self._generate(rows, noise_, user_features), observed)
+        loss = _bce(self.D(rows), 1.0) + _bce(self.D(rows, fake), 0.0)
+        self.d_optimizer.zero_grad()
+        loss.backward()
+        self.d_optimizer.step()
+        return loss.item()
+
+    def generator(self, rows, observed, noise_, user_features):
+        """One generator update; returns its loss."""
+        scores = self._generate(rows, noise_, user_features)
+        loss = _bce(self.D(rows, self._masked(scores, observed)), 1.0)
+        if self.zr_coef and self.zr_ratio:
+            zero = _negative_sample(observed, self.zr_ratio, self.rng, self.negatives_allowed)
+            loss = loss + self.zr_coef * (scores.square() * zero).sum(dim=1).mean()
+        self.g_optimizer.zero_grad()
+        loss.backward()
+        self.g_optimizer.step()
+        return loss.item()
+
+
 def fit_cfgan(
     X,
     *,
@@ -146,7 +221,6 @@ validation_k
     warm = None
     if item_attributes is not None:
         warm = torch.from_numpy(np.bincount(X.indices, minlength=n_items) > 0)
-    n_user_features = 0 if user_attributes is None else user_attributes.shape[1]
     G = Generator(
         n_items,
         noise_dim,
@@ -154,7 +228,7 @@ validation_k
         activation,
         item_attributes=None if item_attributes is None else features_tensor(item_attributes),
         warm_items=warm,
-        n_user_features=n_user_features,
+        n_user_features=0 if user_attributes is None else user_attributes.shape[1],
     )
     D = Discriminator(n_items, d_hidden_sizes, activation)
     init_weights(G, init_gen)
@@ -162,65 +236,33 @@ validation_k
     G.to(device)
     D.to(device)
     fused = device.type == "cuda" or _FUSED_ADAM_ON_CPU
-    # Adam's coupled weight decay is the gradient of an L2 penalty on G.
-    g_opt = torch.optim.Adam(
-        G.parameters(), lr=g_learning_rate, weight_decay=g_weight_decay, fused=fused
+    step = _TrainingStep(
+        G,
+        D,
+        # Adam's coupled weight decay is the gradient of an L2 penalty on G.
+        g_optimizer=torch.optim.Adam(
+            G.parameters(), lr=g_learning_rate, weight_decay=g_weight_decay, fused=fused
+        ),
+        d_optimizer=torch.optim.Adam(D.parameters(), lr=d_learning_rate, fused=fused),
+        zr_ratio=zr_ratio,
+        pm_ratio=pm_ratio,
+        zr_coef=zr_coef,
+        item_dropout=item_dropout,
+        condition_dropout=condition_dropout,
+        negatives_allowed=None if warm is None else warm.to(device),
+        generator=train_gen,
     )
-    d_opt = torch.optim.Adam(D.parameters(), lr=d_learning_rate, fused=fused)
-    warm = None if warm is None else warm.to(device)
 
-    def batches():
-        return _batches(X, user_attributes, batch_size, noise_dim, device, train_gen)
-
-    def generate(rows, noise_, user_features):
-        # Item dropout: some warm items are scored from their attributes only.
-        free = None
-        if warm is not None and item_dropout:
-            draw = torch.rand(n_items, device=device, generator=train_gen)
-            free = warm & (draw >= item_dropout)
-        # Condition dropout: some users are seen through their attributes only,
-        # as a user with an empty row will be, and as many through their row
-        # only, as a user whose attributes are unknown will be.
-        if n_user_features and condition_dropout:
-            draw = torch.rand(rows.n_rows, device=device, generator=train_gen)
-            rows = rows.drop_rows(draw < condition_dropout)
-            hide = (draw >= condition_dropout) & (draw < 2 * condition_dropout)
-            user_features = user_features * ~hide[:, None]
-        return G(rows, noise_, user_features, free)
-
-    def masked(scores, observed):
-        # PM: the discriminator sees the scores on the observed items and on
-        # a sample of unobserved ones, where a real row holds zeros.
-        return scores * (observed + _negative_sample(observed, pm_ratio, train_gen, warm))
+    def passes(n_passes):
+        for _ in range(n_passes):
+            yield from _batches(X, user_attributes, batch_size, noise_dim, device, train_gen)
 
     history = {"generator_loss": [], "discriminator_loss": [], "validation_score": []}
     best_score, best_epoch, best_state, stale = -np.inf, 0, None, 0
     for epoch in range(1, max_epochs + 1):
         G.train()
-        d_losses = []
-        for _ in range(d_steps):
-            for rows, observed, noise_, user_features in batches():
-                with torch.no_grad():
-                    fake = masked(generate(rows, noise_, user_features), observed)
-                loss = _bce(D(rows), 1.0) + _bce(D(rows, fake), 0.0)
-                d_opt.zero_grad()
-                loss.backward()
-                d_opt.step()
-                d_losses.append(loss.item())
-
-        g_losses = []
-        for _ in range(g_steps):
-            for rows, observed, noise_, user_features in batches():
-                scores = generate(rows, noise_, user_features)
-                loss = _bce(D(rows, masked(scores, observed)), 1.0)
-                if zr_coef and zr_ratio:
-                    zero = _negative_sample(observed, zr_ratio, train_gen, warm)
-                    loss = loss + zr_coef * (scores.square() * zero).sum(dim=1).mean()
-                g_opt.zero_grad()
-                loss.backward()
-                g_opt.step()
-                g_losses.append(loss.item())
-
+        d_losses = [step.discriminator(*batch) for batch in passes(d_steps)]
+        g_losses = [step.generator(*batch) for batch in passes(g_steps)]
         history["discriminator_loss"].append(float(np.mean(d_losses)))
         history["generator_loss"].append(float(np.mean(g_losses)))
         if validation is None:
