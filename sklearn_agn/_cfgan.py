@@ -38,7 +38,8 @@ def features_tensor(features, device=None):
         coo = sp.coo_matrix(features)
         indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
         values = torch.from_numpy(coo.data.astype(np.float32))
-        tensor = torch.sparse_coo_tensor(indices, values, coo.shape).coalesce()
+        tensor = torch.sparse_coo_tensor(indices, values, coo.shape, check_invariants=True)
+        tensor = tensor.coalesce()
     else:
         tensor = torch.as_tensor(np.asarray(features, dtype=np.float32))
     return tensor if device is None else tensor.to(device)

@@ -111,7 +111,8 @@ class Generator(nn.Module):
         self.noise_weight = nn.Parameter(torch.empty(noise_dim, width))
         self.user_feature_weight = nn.Parameter(torch.empty(n_user_features, width))
         self.bias = nn.Parameter(torch.empty(width))
-        self.hidden = _mlp_tail(hidden_sizes[:-1], hidden_sizes[-1]) if len(hidden_sizes) > 1 else nn.ModuleList()
+        # The layers between the first hidden layer and the last (none for one).
+        self.hidden = _mlp_tail(hidden_sizes[:-1], hidden_sizes[-1])
         self.item_weight = nn.Parameter(torch.empty(n_items, hidden_sizes[-1]))
         self.item_bias = nn.Parameter(torch.empty(n_items))
         if item_attributes is None:

@@ -44,10 +44,21 @@ class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     variants.
 
     ``transform`` keeps every real interaction (value 1 by default) and, for
-    each row with fewer than ``sparse_threshold`` interactions, adds the
+    each row with fewer than ``sparse_threshold`` real interactions, adds the
     ``n_generated`` unobserved items the generator scores highest, with a
-    weight strictly between 0 and 1 so that any downstream estimator can tell
-    generated feedback from real feedback (real values are always >= 1).
+    weight in (0, 1). The returned matrix is marked with the pattern of its
+    generated entries, so downstream estimators tell generated feedback from
+    real feedback whatever the values, and never recommend a real
+    interaction back.
+
+    Side information is what collaborative data alone cannot give: with
+    ``item_attributes``, items that have no interaction (cold items) are
+    scored from their attributes and receive generated feedback from the
+    users most likely to take them, so that a downstream recommender learns
+    a factor for each; with ``user_attributes`` (passed to ``fit`` and
+    ``transform`` per row, routed by ``Pipeline`` and searches under
+    metadata routing), a user with an empty row gets personal scores. New
+    items join a fitted model from their attributes with :meth:`add_items`.
 
     The model is user-based: rows are samples and a row seen in ``fit`` and a
     brand-new row are treated the same way (the generator conditions on the
@@ -211,6 +222,17 @@ default=None
         Interactions per training row; :meth:`sample` draws the lengths of its
         rows from them.
 
+    cold_items_ : ndarray of int
+        Items (columns) with no interaction in ``fit``, plus those added by
+        :meth:`add_items`. With ``item_attributes`` the generator scores them
+        from their attributes alone.
+
+    n_item_features_in_ : int
+        Number of item attributes; 0 without ``item_attributes``.
+
+    n_user_features_in_ : int
+        Number of user attributes seen in ``fit``; 0 without.
+
     n_features_in_ : int
         Number of items.
 
@@ -229,6 +251,18 @@ default=None
     (or "polars") cannot apply: scikit-learn raises a ValueError saying so when
     ``transform`` is called with such an output configured.
 
+    Design of the side information: item output embeddings built from
+    attributes inside the generator, trained with item dropout (as in
+    DropoutNet [3]_), rather than a separate generator mapping attributes
+    into a warm model's item space trained against a recommender (GAR [4]_).
+    One model then scores warm and cold items, known and new users alike,
+    and adding an item needs no second training run. Measured on MovieLens
+    100K item cold start (genres and release decade as attributes, the GAR
+    protocol), the generator alone ranks cold items about as well as a ridge
+    map from attributes into MF's item factors, not better; MF trained on
+    the generated feedback of cold items ranks them worse than the generator
+    itself does.
+
     Ferrari Dacrema et al. (2021) found that tuned simple baselines match or
     beat CFGAN used as a recommender on its own splits; the benchmarks ship
     those baselines so the claim can be checked.
@@ -241,6 +275,11 @@ default=None
     .. [2] M. Ferrari Dacrema, S. Boglio, P. Cremonesi and D. Jannach, "A
        Troubling Analysis of Reproducibility and Progress in Recommender
        Systems Research", ACM TOIS 39(2), 2021.
+    .. [3] M. Volkovs, G. Yu and T. Poutanen, "DropoutNet: Addressing Cold
+       Start in Recommender Systems", NeurIPS 2017.
+    .. [4] H. Chen, Z. Wang, F. Huang, X. Huang, Y. Xu, Y. Lin, P. He and
+       Z. Li, "Generative Adversarial Framework for Cold-Start Item
+       Recommendation", SIGIR 2022.
 
     Examples
     --------
