@@ -14,9 +14,10 @@ hold-out split of the same matrix (``holdout_split``), ranking each user's
 unobserved items: implicit through its ``recommend`` (its own user factors),
 MFRecommender through ``predict`` (exact fold-in).
 
-Threads: MFRecommender's ``n_jobs`` (torch threads, restored after the call);
-implicit's ``num_threads``, with BLAS held to one thread by threadpoolctl as
-implicit asks.
+Threads: MFRecommender's ``n_jobs`` (that many blocks of rows solved on
+Python threads, torch single-threaded meanwhile, its count restored after
+the call); implicit's ``num_threads``, with BLAS held to one thread by
+threadpoolctl as implicit asks.
 
 Usage, from the repository root (implicit is a benchmark-only dependency)::
 
@@ -38,6 +39,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from sklearn_agn import MFRecommender
+from sklearn_agn._threads import torch_num_threads
 from sklearn_agn.datasets import make_interactions
 from sklearn_agn.metrics import ndcg_at_k
 from sklearn_agn.model_selection import holdout_split
@@ -67,7 +69,8 @@ def fit_implicit(X, solver, threads, n_iter, params):
 
 
 def ndcg_ours(model, X_train, X_test, k):
-    with torch_threads_all():
+    # Scoring uses every core, whatever the timed fit used.
+    with torch_num_threads(os.cpu_count() or 1):
         ranked = model.predict(X_train, k=k)
     return ndcg_at_k(X_test, ranked, k)
 
@@ -77,17 +80,6 @@ def ndcg_implicit(model, X_train, X_test, k):
     with threadpool_limits(1, "blas"):
         ids, _ = model.recommend(users, X_train, N=k, filter_already_liked_items=True)
     return ndcg_at_k(X_test, ids.astype(np.intp), k)
-
-
-class torch_threads_all:
-    """Scoring uses every core, whatever the timed fit used."""
-
-    def __enter__(self):
-        self.previous = torch.get_num_threads()
-        torch.set_num_threads(os.cpu_count() or 1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.previous)
 
 
 def main():

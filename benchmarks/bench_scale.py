@@ -7,7 +7,8 @@ the reported peak resident memory is the fit's plus the input's, not the
 generator's. Reported: wall time, seconds per ALS iteration, the input's
 size, the resident memory before ``fit`` and its peak during ``fit``.
 
-64 factors, ``n_jobs=None`` (torch's default: every core). The exact solver is
+64 factors, ``n_jobs=None`` (torch's own intra-op threads, every core by
+default; no block threads, torch's setting untouched). The exact solver is
 much slower at this size; ``--iterations-cholesky`` (default 1) times that many
 iterations and extrapolates to ``--iterations`` (every iteration costs the
 same), and the table says so.

@@ -34,13 +34,15 @@ import scipy.sparse as sp
 from sklearn_agn import GANAugmenter, MFRecommender
 from sklearn_agn._base import top_k
 from sklearn_agn.baselines import EASE
-from sklearn_agn.benchmark import MF_PARAMS, _cell, _quartiles
+from sklearn_agn.benchmark._protocol import activity_groups
+from sklearn_agn.benchmark._report import _cell
 from sklearn_agn.datasets import load_triplets
 from sklearn_agn.metrics import ndcg_at_k
 from sklearn_agn.model_selection import holdout_split
 
 # The benchmark's choices on this validation split (docs/benchmarks.rst).
-MF_CHOSEN = {**MF_PARAMS, "alpha": 2.0}
+MF_CHOSEN = {"n_factors": 128, "regularization": 30.0, "regularization_exponent": 0.0,
+             "alpha": 2.0}
 EASE_CHOSEN = {"l2_reg": 500}
 BLEND_WEIGHTS = (0.25, 0.5)
 
@@ -59,7 +61,7 @@ def activity_table(X_fit, X_val, seeds):
 
     def record(name, scores):
         ranked = top_k(scores, 20, exclude=exclude)
-        quartiles = _quartiles(X_fit, X_val, ranked)
+        quartiles = activity_groups(X_fit, X_val, ranked)
         rows.setdefault(name, []).append(
             [ndcg_at_k(X_val, ranked, 20)] + [q["ndcg@20"] for q in quartiles])
         return quartiles
@@ -77,7 +79,7 @@ def activity_table(X_fit, X_val, seeds):
             record(f"{w:g} EASE + {1 - w:g} MF", w * ease + (1 - w) * mf)
 
     header = ["model", "all users"] + [
-        f"Q{q['quartile']} ({q['train_interactions']})" for q in quartiles]
+        f"{q['quartile']} ({q['train_interactions']})" for q in quartiles]
     print("| " + " | ".join(header) + " |")
     print("|---" * len(header) + "|")
     for name, runs in rows.items():

@@ -1,4 +1,4 @@
-"""Splits that respect users: per-user hold-out and cross-validation over rows."""
+"""Splits that respect users and time: per-user and temporal hold-outs, user-level CV."""
 
 import numbers
 import warnings
@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 
 from ._validation import as_interactions, same_sparse_container
 
-__all__ = ["holdout_split", "UserKFold"]
+__all__ = ["holdout_split", "leave_last_out_split", "temporal_split", "UserKFold"]
 
 
 def holdout_split(X, test_size=0.2, *, min_train=1, random_state=None):
@@ -79,6 +79,168 @@ def holdout_split(X, test_size=0.2, *, min_train=1, random_state=None):
     )
 
 
+def _check_timestamps(X, timestamps):
+    """The time of every stored entry of canonical ``X``, aligned with ``X.data``."""
+    shape = getattr(timestamps, "shape", None)
+    if not sp.issparse(timestamps) or shape != X.shape:
+        raise ValueError(
+            f"timestamps must be a sparse matrix of X's shape {X.shape} holding the time of "
+            f"each stored interaction, got {type(timestamps).__name__} of shape {shape}."
+        )
+    times = timestamps.tocsr().astype(np.float64)
+    if not times.has_canonical_format:
+        times = times.copy()
+        times.sum_duplicates()
+    if not np.isfinite(times.data).all():
+        raise ValueError("timestamps must be finite numbers (e.g. seconds since the epoch).")
+    if not (np.array_equal(times.indptr, X.indptr) and np.array_equal(times.indices, X.indices)):
+        raise ValueError(
+            "timestamps must store exactly one time per stored interaction of X (the same "
+            "sparsity pattern): build both from the same records."
+        )
+    return times.data
+
+
+def leave_last_out_split(X, timestamps, *, n_test=1, min_train=1):
+    """Hold out each user's latest interactions.
+
+    Every user (row) moves their ``n_test`` most recent interactions to the
+    test matrix, but never so many that fewer than ``min_train`` stay in
+    train. Interactions at the same time are ordered by item index (the
+    higher index counts as the later one), so the split is deterministic.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_users, n_items)
+        Interactions. It is not modified.
+    timestamps : sparse matrix of shape (n_users, n_items)
+        The time of each stored interaction of ``X`` (any numbers that order
+        events, e.g. seconds since the epoch), with exactly ``X``'s sparsity
+        pattern.
+    n_test : int, default=1
+        Number of interactions each user moves to test.
+    min_train : int, default=1
+        Interactions each user keeps in train whatever ``n_test`` says.
+
+    Returns
+    -------
+    X_train, X_test : sparse matrix of shape (n_users, n_items)
+        Disjoint matrices whose sum is ``X`` (canonical), as ``csr_array``
+        when ``X`` is a sparse array and ``csr_matrix`` otherwise.
+
+    See Also
+    --------
+    temporal_split : One cut-off time for every user.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from sklearn_agn.model_selection import leave_last_out_split
+    >>> X = sp.csr_matrix(np.array([[1, 1, 1], [1, 0, 1]]))
+    >>> times = sp.csr_matrix(np.array([[30, 10, 20], [5, 0, 7]]))
+    >>> X_train, X_test = leave_last_out_split(X, times)
+    >>> X_test.toarray()
+    array([[1., 0., 0.],
+           [0., 0., 1.]])
+
+    From a log such as :func:`~sklearn_agn.datasets.load_movielens` returns
+    (one record per user and item), build the times from the same records as
+    the matrix of an :class:`~sklearn_agn.preprocessing.InteractionEncoder`:
+    ``sp.csr_matrix((ratings.timestamp, (encoder.user_index(ratings.user_id),
+    encoder.item_index(ratings.item_id))), shape=X.shape)``.
+    """
+    for value, name, low in ((n_test, "n_test", 1), (min_train, "min_train", 0)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an integer, got {value!r}.")
+        if value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}.")
+    X_in = X
+    X = as_interactions(X)
+    times = _check_timestamps(X, timestamps)
+    counts = np.diff(X.indptr)
+    rows = np.repeat(np.arange(X.shape[0]), counts)
+    n_held = np.minimum(n_test, np.maximum(counts - min_train, 0))
+    # Rank of each entry in its row from the latest (0) back; indices break ties.
+    order = np.lexsort((-X.indices, -times, rows))
+    rank_in_row = np.empty(X.nnz, dtype=np.int64)
+    rank_in_row[order] = np.arange(X.nnz) - np.repeat(X.indptr[:-1], counts)
+    is_test = rank_in_row < n_held[rows]
+    return (
+        same_sparse_container(X_in, _select(X, rows, ~is_test)),
+        same_sparse_container(X_in, _select(X, rows, is_test)),
+    )
+
+
+def temporal_split(X, timestamps, *, cutoff=None, test_size=None):
+    """Split the interactions at one time: earlier ones train, later ones test.
+
+    The same cut-off applies to every user, as when a model trained on the
+    past serves the future: a user may have only test interactions (a new
+    user) or only training ones.
+
+    Parameters
+    ----------
+    X : {array-like, sparse matrix} of shape (n_users, n_items)
+        Interactions. It is not modified.
+    timestamps : sparse matrix of shape (n_users, n_items)
+        The time of each stored interaction of ``X``, with exactly ``X``'s
+        sparsity pattern (see :func:`leave_last_out_split`).
+    cutoff : float, default=None
+        Interactions at or after this time go to test. Give either
+        ``cutoff`` or ``test_size``.
+    test_size : float in (0, 1), default=None
+        Choose the cut-off as the time of the ``ceil(test_size * nnz)``-th
+        latest interaction, so that at least that share of the interactions
+        (more when several share the cut-off time) goes to test.
+
+    Returns
+    -------
+    X_train, X_test : sparse matrix of shape (n_users, n_items)
+        Disjoint matrices whose sum is ``X`` (canonical), as ``csr_array``
+        when ``X`` is a sparse array and ``csr_matrix`` otherwise.
+
+    See Also
+    --------
+    leave_last_out_split : Each user's latest interactions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from sklearn_agn.model_selection import temporal_split
+    >>> X = sp.csr_matrix(np.array([[1, 1, 1], [1, 0, 1]]))
+    >>> times = sp.csr_matrix(np.array([[30, 10, 20], [5, 0, 7]]))
+    >>> X_train, X_test = temporal_split(X, times, cutoff=20)
+    >>> X_test.toarray()
+    array([[1., 0., 1.],
+           [0., 0., 0.]])
+    """
+    if (cutoff is None) == (test_size is None):
+        raise ValueError("Give exactly one of cutoff (a time) and test_size (a fraction).")
+    if test_size is not None:
+        if isinstance(test_size, (bool, np.bool_)) or not isinstance(test_size, numbers.Real):
+            raise TypeError(f"test_size must be a float in (0, 1), got {test_size!r}.")
+        if not 0 < test_size < 1:
+            raise ValueError(f"test_size must lie in (0, 1), got {test_size!r}.")
+    elif isinstance(cutoff, (bool, np.bool_)) or not isinstance(cutoff, numbers.Real):
+        raise TypeError(f"cutoff must be a time (a number), got {cutoff!r}.")
+    X_in = X
+    X = as_interactions(X)
+    times = _check_timestamps(X, timestamps)
+    if test_size is not None:
+        if not X.nnz:
+            raise ValueError("X holds no interaction to split.")
+        n_test = int(np.ceil(test_size * X.nnz))
+        cutoff = np.sort(times)[X.nnz - n_test]
+    rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    is_test = times >= cutoff
+    return (
+        same_sparse_container(X_in, _select(X, rows, ~is_test)),
+        same_sparse_container(X_in, _select(X, rows, is_test)),
+    )
+
+
 def _select(X, rows, keep):
     """The entries of canonical CSR ``X`` where ``keep`` is True, as new CSR.
 
@@ -114,14 +276,16 @@ class UserKFold(BaseCrossValidator):
     ----------
     n_splits : int, default=5
         Number of folds, at least 2.
-    shuffle : bool, default=True
+    shuffle : bool, default=False
         Whether to randomise which fold each user goes to (with
         ``stratify=True``: the order within each round and among users of
         equal activity). Without shuffling the folds are deterministic: rounds
         alternate in direction, so no fold is always dealt the lighter user.
     random_state : int, RandomState instance or None, default=None
         Seed of the shuffle; only allowed with ``shuffle=True``. Pass an int
-        for the same folds at every call of :meth:`split`.
+        for the same folds at every call of :meth:`split`. As with
+        :class:`~sklearn.model_selection.KFold`, folds are deterministic by
+        default (``shuffle=False``).
     stratify : bool, default=True
         Whether to balance user activity across folds. With False the users
         are split as :class:`~sklearn.model_selection.KFold` would split them.
@@ -136,12 +300,12 @@ class UserKFold(BaseCrossValidator):
     >>> from sklearn_agn.model_selection import UserKFold
     >>> X = np.array([[1, 0, 0], [1, 1, 0], [1, 1, 1], [0, 1, 0]])
     >>> y = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0], [1, 0, 0]])
-    >>> cv = UserKFold(n_splits=3, random_state=0)
+    >>> cv = UserKFold(n_splits=3, shuffle=True, random_state=0)
     >>> for train, test in cv.split(X, y):
     ...     assert 2 in train  # user 2 has no held-out item: never tested
     """
 
-    def __init__(self, n_splits=5, *, shuffle=True, random_state=None, stratify=True):
+    def __init__(self, n_splits=5, *, shuffle=False, random_state=None, stratify=True):
         if isinstance(n_splits, (bool, np.bool_)) or not isinstance(n_splits, numbers.Integral):
             raise TypeError(f"n_splits must be an integer, got {n_splits!r}.")
         if n_splits < 2:

@@ -5,6 +5,7 @@ from collections.abc import Hashable, Mapping
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -17,7 +18,8 @@ class InteractionEncoder(TransformerMixin, BaseEstimator):
     ``fit`` learns the sorted sets of user and item ids; ``transform`` turns
     records into a matrix whose rows are users and columns items, in that
     order. Recommendations (item indices, as returned by a recommender's
-    ``predict``) map back to item ids with :meth:`inverse_transform_items`.
+    ``predict``) map back to item ids with :meth:`inverse_transform_items`;
+    :meth:`recommend` does both ways at once, serving users by id.
 
     Parameters
     ----------
@@ -115,6 +117,8 @@ class InteractionEncoder(TransformerMixin, BaseEstimator):
             raise ValueError("X holds no interaction record: cannot learn any id.")
         self.user_ids_ = _sorted_ids(users, self.user_col)
         self.item_ids_ = _sorted_ids(items, self.item_col)
+        self._user_lookup = _id_lookup(self.user_ids_)
+        self._item_lookup = _id_lookup(self.item_ids_)
         return self
 
     def transform(self, X, users=None):
@@ -138,13 +142,21 @@ class InteractionEncoder(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         user_values, items, values = self._records(X)
         if users is None:
-            row_ids = self.user_ids_
-        else:
-            row_ids = _check_ids(np.asarray(users), "users")
-            if len(_sorted_ids(row_ids, "users")) != len(row_ids):
-                raise ValueError("users lists the same user twice: rows must be distinct users.")
-        rows = _positions(row_ids, user_values, "user")
-        cols = _positions(self.item_ids_, items, "item")
+            return self._matrix(user_values, items, values, self.user_ids_, self._user_lookup)
+        row_ids = self._row_ids(users)
+        return self._matrix(user_values, items, values, row_ids, _id_lookup(row_ids))
+
+    def _row_ids(self, users):
+        """``users`` validated as the distinct ids of the rows of a matrix."""
+        row_ids = _check_ids(np.asarray(users), "users")
+        if len(_sorted_ids(row_ids, "users")) != len(row_ids):
+            raise ValueError("users lists the same user twice: rows must be distinct users.")
+        return row_ids
+
+    def _matrix(self, user_values, items, values, row_ids, row_lookup):
+        """CSR matrix of the records, one row per id of ``row_ids``."""
+        rows = _positions(row_lookup, row_ids, user_values, "user")
+        cols = _positions(self._item_lookup, self.item_ids_, items, "item")
         known = (rows >= 0) & (cols >= 0)
         if not known.all():
             if self.handle_unknown == "error":
@@ -185,7 +197,7 @@ class InteractionEncoder(TransformerMixin, BaseEstimator):
             ``handle_unknown="ignore"``.
         """
         check_is_fitted(self)
-        return self._index(self.user_ids_, ids, "user")
+        return self._index(self._user_lookup, self.user_ids_, ids, "user")
 
     def item_index(self, ids):
         """Columns of the given item ids.
@@ -202,7 +214,90 @@ class InteractionEncoder(TransformerMixin, BaseEstimator):
             ``handle_unknown="ignore"``.
         """
         check_is_fitted(self)
-        return self._index(self.item_ids_, ids, "item")
+        return self._index(self._item_lookup, self.item_ids_, ids, "item")
+
+    def recommend(self, estimator, X, users, k=None, *, exclude_items=None,
+                  candidate_items=None, fill_value=None):
+        """Recommend item ids to users given by id, from their records in ``X``.
+
+        Builds the users' rows from their records (as :meth:`transform` with
+        ``users=users`` would, ignoring the records of other users), asks the
+        recommender for its top ``k`` through its ``recommend`` method, and
+        maps the columns back to item ids. A user unseen in fit is a new user:
+        their row holds their records in ``X``, empty when there are none,
+        and the recommender folds it in like any other row.
+
+        Parameters
+        ----------
+        estimator : fitted recommender
+            A recommender of this package fitted on matrices built by this
+            encoder (one column per id of ``item_ids_``).
+        X : DataFrame or mapping of column name to array-like
+            Interaction records holding the users' histories, as in
+            :meth:`fit`; typically the whole log. Only the records of
+            ``users`` are used.
+        users : array-like of shape (n_users,)
+            Distinct user ids to recommend for, in the order of the output rows.
+        k : int, default=None
+            Number of items per user; the recommender's ``k`` when None.
+        exclude_items : array-like of item ids, default=None
+            Items never to recommend to any of the users (besides each user's
+            own real interactions, which are never recommended back).
+        candidate_items : array-like of item ids, default=None
+            When given, the only items that may be recommended.
+        fill_value : object, default=None
+            Written where a user has fewer than ``k`` eligible items (see
+            :meth:`inverse_transform_items`).
+
+        Returns
+        -------
+        item_ids : ndarray of shape (n_users, k)
+            Recommended item ids per user, best first.
+
+        Raises
+        ------
+        ValueError
+            If ``exclude_items`` or ``candidate_items`` holds an id unseen in
+            fit (whatever ``handle_unknown``), or the recommender was fitted
+            on another number of items.
+        """
+        check_is_fitted(self)
+        n_items = len(self.item_ids_)
+        if getattr(estimator, "n_features_in_", n_items) != n_items:
+            raise ValueError(
+                f"{type(estimator).__name__} was fitted on {estimator.n_features_in_} items, "
+                f"but this encoder knows {n_items}: fit it on a matrix from this encoder."
+            )
+        if not hasattr(estimator, "recommend"):
+            raise TypeError(
+                f"{type(estimator).__name__} has no recommend method: pass a recommender "
+                "of sklearn_agn (e.g. MFRecommender, EASE)."
+            )
+        row_ids = self._row_ids(users)
+        lookup = _id_lookup(row_ids)
+        user_values, items, values = self._records(X)
+        theirs = _positions(lookup, row_ids, user_values, "user") >= 0
+        rows = self._matrix(user_values[theirs], items[theirs], values[theirs], row_ids, lookup)
+        ranked = estimator.recommend(
+            rows, k=k,
+            exclude_items=self._known_items(exclude_items, "exclude_items"),
+            candidate_items=self._known_items(candidate_items, "candidate_items"),
+        )
+        return self.inverse_transform_items(ranked, fill_value=fill_value)
+
+    def _known_items(self, ids, name):
+        """Columns of the item ids ``ids`` (None stays None); unseen ids are an error."""
+        if ids is None:
+            return None
+        flat = _check_ids(np.asarray(ids).ravel(), name)
+        cols = _positions(self._item_lookup, self.item_ids_, flat, "item")
+        if (cols < 0).any():
+            unknown = np.unique(flat[cols < 0])
+            raise ValueError(
+                f"{name} holds {len(unknown)} item id(s) unseen in fit ({_some(unknown)}): "
+                f"the model can neither recommend nor exclude them."
+            )
+        return cols
 
     def inverse_transform_items(self, ranked, fill_value=None):
         """Map item indices (e.g. top-k recommendations) back to item ids.
@@ -244,10 +339,10 @@ class InteractionEncoder(TransformerMixin, BaseEstimator):
         out[ranked == -1] = fill_value
         return out
 
-    def _index(self, known, ids, what):
+    def _index(self, lookup, known, ids, what):
         ids = np.asarray(ids)
         flat = _check_ids(ids.ravel(), f"{what} ids")
-        pos = _positions(known, flat, what)
+        pos = _positions(lookup, known, flat, what)
         if self.handle_unknown == "error" and (pos < 0).any():
             unknown = np.unique(flat[pos < 0])
             raise ValueError(f"{len(unknown)} {what} id(s) unseen in fit: {_some(unknown)}.")
@@ -363,18 +458,46 @@ def _sorted_ids(ids, name):
         ) from exc
 
 
-def _positions(known, ids, what):
-    """Index of each of ``ids`` in the ids ``known``, -1 where absent."""
-    if len(known) == 0:
-        return np.full(len(ids), -1, dtype=np.intp)
+def _id_lookup(known):
+    """An ``OrdinalEncoder`` from each id of the distinct ids ``known`` to its position.
+
+    Ids outside ``known`` encode as -1. The encoder needs its categories sorted,
+    so it maps to positions in sorted order, which ``_positions`` translates.
+    """
     order = np.argsort(known, kind="stable")
-    ordered = known[order]
+    encoder = OrdinalEncoder(
+        categories=[known[order]], handle_unknown="use_encoded_value", unknown_value=-1,
+        dtype=np.int64,
+    )
+    return encoder.fit(known[order][:, None]), order
+
+
+def _positions(lookup, known, ids, what):
+    """Index of each of ``ids`` in the ids ``known`` (through ``lookup``), -1 where absent."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.intp)
+    # Numbers against strings would be cast to the known ids' kind by the
+    # encoder (1 matching "1"); they never name the same thing.
+    if {_id_kind(ids.dtype), _id_kind(known.dtype)} == {"number", "text"}:
+        raise TypeError(
+            f"{what} ids of dtype {ids.dtype} cannot be compared with the encoder's "
+            f"{what} ids of dtype {known.dtype}."
+        )
+    encoder, order = lookup
     try:
-        pos = np.minimum(np.searchsorted(ordered, ids), len(known) - 1)
-        found = ordered[pos] == ids
-    except TypeError as exc:
+        sorted_pos = encoder.transform(ids[:, None])[:, 0]
+    except (TypeError, ValueError) as exc:
         raise TypeError(
             f"{what} ids of dtype {ids.dtype} cannot be compared with the encoder's "
             f"{what} ids of dtype {known.dtype}."
         ) from exc
-    return np.where(found, order[pos], -1)
+    return np.where(sorted_pos >= 0, order[sorted_pos], -1).astype(np.intp)
+
+
+def _id_kind(dtype):
+    """``"number"``, ``"text"`` or ``"object"`` (anything else, checked value by value)."""
+    if dtype.kind in "biuf":
+        return "number"
+    if dtype.kind in "US":
+        return "text"
+    return "object"

@@ -14,6 +14,8 @@ from sklearn_agn.baselines import _itemknn
 from sklearn_agn.datasets import load_triplets
 from sklearn_agn.metrics import ndcg_at_k, ranking_metrics
 
+from ._synthetic import block_interactions
+
 ESTIMATORS = [MostPopular, EASE, ItemKNN]
 DATA = Path(__file__).parents[2] / "shared" / "data" / "ml100k-cfgan"
 
@@ -204,3 +206,42 @@ def test_ml100k_reference_figures():
     assert ndcg_at_k(test, popular, 20) == pytest.approx(0.213, abs=0.005)
     ease = EASE(l2_reg=500).fit(train).predict(train, k=20)
     assert ndcg_at_k(test, ease, 20) >= 0.43
+
+
+def _planted_pairs():
+    """Three blocks of 10 items; items 0 and 1 always co-occur (identical columns)."""
+    X, _ = block_interactions(n_users=90, n_items=30, n_blocks=3, density=0.4, seed=0)
+    X = X.tolil()
+    X[:, 1] = X[:, 0]
+    return X.tocsr()
+
+
+@pytest.mark.parametrize("model", [EASE(l2_reg=1.0), ItemKNN(n_neighbors=20, shrink=0.0)],
+                         ids=["EASE", "ItemKNN"])
+def test_similar_items_recover_planted_structure(model):
+    X = _planted_pairs()
+    model.fit(X)
+    similar = model.similar_items(np.arange(30), n=5)
+    assert similar.shape == (30, 5)
+    block = np.arange(30) // 10
+    assert (similar >= 0).all()
+    assert_array_equal(block[similar], np.repeat(block[:, None], 5, axis=1))
+    assert (similar != np.arange(30)[:, None]).all()  # never the item itself
+    assert similar[0, 0] == 1 and similar[1, 0] == 0
+    # A single item gives one row: the ranking of a user who saw only that item.
+    assert_array_equal(model.similar_items(0, n=5), similar[0])
+    only_0 = sp.csr_matrix(([1.0], ([0], [0])), shape=(1, 30))
+    assert_array_equal(model.similar_items(0, n=3), model.predict(only_0, k=3)[0])
+
+
+def test_similar_items_pad_missing_neighbours_and_validate():
+    X = np.array([[1, 1, 0, 0], [1, 1, 1, 0], [0, 0, 1, 1]])
+    model = ItemKNN(n_neighbors=1, shrink=0.0).fit(X)
+    # Item 1 is item 0's only neighbour and vice versa; 2 and 3 likewise.
+    assert_array_equal(model.similar_items([0, 3], n=2), [[1, -1], [2, -1]])
+    with pytest.raises(ValueError, match=r"outside \[0, 4\)"):
+        model.similar_items([4])
+    with pytest.raises(TypeError, match="integer item indices"):
+        model.similar_items([0.5])
+    with pytest.raises(ValueError, match="n=5 is larger than the catalogue"):
+        model.similar_items(0, n=5)

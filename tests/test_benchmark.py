@@ -1,14 +1,26 @@
 """The benchmark command on small generated triplet files."""
 
+import gc
 import json
+import weakref
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.stats import loguniform
 
-from sklearn_agn import benchmark
+from sklearn_agn import MFRecommender, benchmark
+from sklearn_agn.augmentation import GANAugmenter
+from sklearn_agn.benchmark import _methods
+from sklearn_agn.benchmark._protocol import activity_groups
+from sklearn_agn.benchmark._search import range_edges, sample_settings, space_size
 from sklearn_agn.datasets import make_interactions
 from sklearn_agn.model_selection import holdout_split
+
+# Small models, so that a run takes seconds. Lists of one value are fixed.
+SMALL_GAN = {"gan__g_hidden_sizes": [(16,)], "gan__d_hidden_sizes": [(8,)],
+             "gan__max_epochs": [3], "gan__device": ["cpu"]}
+SMALL_MF = {"n_factors": [4], "n_iter": [3]}
 
 
 def write_triplets(path, X):
@@ -22,19 +34,28 @@ def split():
     return holdout_split(X, 0.2, random_state=0)
 
 
+def small_mf():
+    return benchmark.Method("MF (iALS)", _methods._mf, {**SMALL_MF, "alpha": [1.0, 4.0]}, True)
+
+
+def small_gan_mf():
+    space = {**SMALL_GAN, **{f"mf__{k}": v for k, v in SMALL_MF.items()},
+             "gan__n_generated": [1, 3, 5], "gan__generated_weight": loguniform(0.01, 0.9)}
+    return benchmark.Method("GAN + MF", _methods._gan_mf, space, True,
+                            tuning_fitter=_methods.SharedGANFitter)
+
+
 @pytest.fixture
-def small_methods(monkeypatch):
-    """Small models and grids, so that a run takes seconds."""
-    monkeypatch.setattr(benchmark, "GAN_PARAMS", {
-        "g_hidden_sizes": (16,), "d_hidden_sizes": (8,), "max_epochs": 3, "device": "cpu"})
-    monkeypatch.setattr(benchmark, "MF_PARAMS", {"n_factors": 4, "n_iter": 3})
+def small_methods():
     methods = {m.name: m for m in benchmark.METHODS}
-    mf = benchmark.Method("MF (iALS)", benchmark._mf,
-                          {"n_factors": [4], "n_iter": [3], "alpha": [1.0, 4.0]}, True)
-    gan_mf = benchmark.Method("GAN + MF", benchmark._gan_mf,
-                              {"gan__n_generated": [1, 3], "mf__alpha": [1.0]}, True,
-                              fit=benchmark._fit_gan_mf)
-    return [methods["most popular"], methods["EASE"], mf, gan_mf]
+    generator = benchmark.Method(
+        "CFGAN generator", _methods._generator,
+        {f"augmenter__{k[5:]}": v for k, v in SMALL_GAN.items()}
+        | {"augmenter__zr_coef": loguniform(0.01, 1)}, True)
+    itemknn = benchmark.Method("ItemKNN", methods["ItemKNN"].build,
+                               {"n_neighbors": [1, 2, 50]}, False)
+    return [methods["most popular"], itemknn, methods["EASE"], small_mf(), generator,
+            small_gan_mf()]
 
 
 def test_command_prints_tables_and_writes_files(tmp_path, split, small_methods, monkeypatch,
@@ -42,34 +63,45 @@ def test_command_prints_tables_and_writes_files(tmp_path, split, small_methods, 
     train, test = split
     write_triplets(tmp_path / "train.txt", train)
     write_triplets(tmp_path / "test.txt", test)
-    monkeypatch.setattr(benchmark, "METHODS", small_methods)
+    monkeypatch.setattr(_methods, "METHODS", small_methods)
     report = benchmark.main([
         "--train", str(tmp_path / "train.txt"), "--test", str(tmp_path / "test.txt"),
         "--budget", "2", "--seeds", "2", "--quiet",
         "--json", str(tmp_path / "report.json"), "--csv", str(tmp_path / "table.csv"),
     ])
     out = capsys.readouterr().out
-    for name in ("most popular", "EASE", "MF (iALS)", "GAN + MF"):
+    for name in ("most popular", "ItemKNN", "EASE", "MF (iALS)", "CFGAN generator",
+                 "GAN + MF"):
         assert f"| {name} |" in out
     assert "budget 2 settings per method" in out
     assert "| Q1 |" in out and "| Q4 |" in out
-    # Stochastic methods: two seeds each, mean ± std; EASE's grid is cut to 2 of 6.
     rows = {row["method"]: row for row in report["results"]}
+    # Stochastic methods: two seeds each, mean ± std.
     assert len(rows["GAN + MF"]["runs"]) == 2 and len(rows["EASE"]["runs"]) == 1
-    assert (rows["EASE"]["settings_tried"], rows["EASE"]["grid_size"]) == (2, 6)
     assert "±" in out.split("| GAN + MF |")[1].splitlines()[0]
+    # A space of lists is counted; a space with a distribution is drawn from.
+    assert (rows["MF (iALS)"]["settings_tried"], rows["MF (iALS)"]["space_size"]) == (2, 2)
+    assert "| 2 of 2 |" in out.split("| MF (iALS) |")[1].splitlines()[0]
+    assert rows["EASE"]["space_size"] is None and "| 2 drawn |" in out
+    # One nearest neighbour or two is far worse than 50 of 60 items: the
+    # choice is the largest value of the list, which the output flags.
+    assert rows["ItemKNN"]["params"] == {"n_neighbors": 50}
+    assert rows["ItemKNN"]["at_edge"] == {"n_neighbors": "high end of {1, 2, 50}"}
+    assert "- ItemKNN: n_neighbors = 50 (high end of {1, 2, 50})" in out
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["data"]["train"] == train.nnz and saved["data"]["test"] == test.nnz
+    assert saved["results"][1]["at_edge"] == rows["ItemKNN"]["at_edge"]
     lines = (tmp_path / "table.csv").read_text().splitlines()
     assert lines[0].startswith("method,precision@5")
-    assert len(lines) == 1 + 1 + 1 + 2 + 2
+    assert len(lines) == 1 + 3 + 3 * 2
 
 
-def test_choices_never_depend_on_test(split, small_methods):
+def test_choices_never_depend_on_test(split):
     """Two different test sets: the same settings are chosen, validation scores agree."""
     train, test = split
     other_test = sp.csr_matrix(np.roll(test.toarray(), 1, axis=1))
-    runs = [benchmark.run_benchmark(train, t, small_methods, budget=2, seeds=1, log=lambda _: 0)
+    runs = [benchmark.run_benchmark(train, t, [small_mf(), small_gan_mf()], budget=2, seeds=1,
+                                    log=lambda _: 0)
             for t in (test, other_test)]
     for a, b in zip(runs[0]["results"], runs[1]["results"]):
         assert a["params"] == b["params"]
@@ -77,14 +109,119 @@ def test_choices_never_depend_on_test(split, small_methods):
     assert runs[0]["results"][0]["runs"] != runs[1]["results"][0]["runs"]
 
 
+def test_tied_train_counts_do_not_crash_the_run():
+    """75% of the users with 2 train interactions: quartile edges tie (crashed on old main)."""
+    rng = np.random.RandomState(0)
+    n_users, n_items = 80, 40
+    counts = np.where(np.arange(n_users) < 60, 2, rng.randint(5, 20, size=n_users))
+    rows = np.repeat(np.arange(n_users), counts)
+    items = np.concatenate([rng.choice(n_items, c, replace=False) for c in counts])
+    train = sp.csr_matrix((np.ones(rows.size), (rows, items)), shape=(n_users, n_items))
+    test = sp.csr_matrix((np.ones(n_users), (np.arange(n_users),
+                                             rng.randint(n_items, size=n_users))))
+    test = test - test.multiply(train.astype(bool))
+    mf = benchmark.Method("MF", lambda params, seed: MFRecommender(
+        n_factors=4, n_iter=3, random_state=seed, **params), {"alpha": [1.0, 4.0]}, True)
+    report = benchmark.run_benchmark(train, test, [mf], budget=2, seeds=1, log=lambda _: 0)
+    groups = report["quartiles"]["MF"][0]
+    assert [g["quartile"] for g in groups] == ["Q1-Q3", "Q4"]
+    assert [g["train_interactions"] for g in groups][0] == "2-2"
+    assert sum(g["users"] for g in groups) == test.getnnz(axis=1).astype(bool).sum()
+
+
 def test_quartiles_split_users_by_train_activity():
     train = sp.csr_matrix(np.triu(np.ones((8, 10))))  # row r holds 10 - r items
     test = sp.csr_matrix(np.eye(8, 10)[:, ::-1])
     ranked = np.tile(np.arange(9, -1, -1)[:2], (8, 1))  # items 9 then 8
-    out = benchmark._quartiles(train, test, np.pad(ranked, ((0, 0), (0, 18)),
-                                                    constant_values=-1))
+    out = activity_groups(train, test, np.pad(ranked, ((0, 0), (0, 18)), constant_values=-1))
+    assert [q["quartile"] for q in out] == ["Q1", "Q2", "Q3", "Q4"]
     assert [q["users"] for q in out] == [2, 2, 2, 2]
     assert out[0]["train_interactions"] == "3-4" and out[3]["train_interactions"] == "9-10"
     # Only users 0 and 1 (test items 9 and 8) are hit, both in the densest quartile.
     assert [q["ndcg@20"] for q in out[:3]] == [0.0, 0.0, 0.0]
     assert out[3]["ndcg@20"] == pytest.approx((1 + 1 / np.log2(3)) / 2)
+
+
+@pytest.mark.parametrize("counts, labels, sizes", [
+    # Ties at the second quartile's start: Q2 and Q3 merge, Q1 and Q4 stay.
+    ([1, 1, 3, 3, 3, 3, 5, 6], ["Q1", "Q2-Q3", "Q4"], [2, 4, 2]),
+    # Every user has the same count: one group.
+    ([2] * 7, ["Q1-Q4"], [7]),
+    # Fewer users than quartiles: one group per distinct count.
+    ([4, 7], ["Q1-Q2", "Q3-Q4"], [1, 1]),
+])
+def test_tied_counts_stay_together_and_no_group_is_empty(counts, labels, sizes):
+    n_items = max(counts) + len(counts)
+    train = sp.csr_matrix(np.arange(n_items) < np.array(counts)[:, None], dtype=float)
+    test = sp.csr_matrix(np.eye(len(counts), n_items)[:, ::-1])
+    ranked = np.full((len(counts), 20), -1)
+    out = activity_groups(train, test, ranked)
+    assert [g["quartile"] for g in out] == labels
+    assert [g["users"] for g in out] == sizes
+    # Users who share a count are in one group: the count ranges do not overlap.
+    bounds = [tuple(map(int, g["train_interactions"].split("-"))) for g in out]
+    assert all(hi < lo for (_, hi), (lo, _) in zip(bounds, bounds[1:]))
+
+
+def test_no_users_with_test_items_gives_no_groups():
+    assert activity_groups(sp.csr_matrix(np.ones((3, 4))), sp.csr_matrix((3, 4)),
+                           np.zeros((3, 20), dtype=int)) == []
+
+
+def test_no_trained_gan_outlives_the_run(split, monkeypatch):
+    """Tuning shares one GAN between settings, and frees it afterwards."""
+    train, test = split
+    fitted = []
+    fit = GANAugmenter.fit
+
+    def tracked_fit(self, X, y=None):
+        fitted.append(weakref.ref(self))
+        return fit(self, X, y)
+
+    monkeypatch.setattr(GANAugmenter, "fit", tracked_fit)
+    report = benchmark.run_benchmark(train, test, [small_gan_mf()], budget=3, seeds=1,
+                                     log=lambda _: 0)
+    assert report["results"][0]["settings_tried"] == 3
+    # Three settings that differ only in what the GAN adds: one GAN trained to
+    # tune them, one refitted with the chosen setting.
+    assert len(fitted) == 2
+    gc.collect()
+    assert [ref() for ref in fitted] == [None, None]
+
+
+def test_settings_are_drawn_reproducibly_within_their_ranges():
+    space = {"n_factors": [32, 64, 128, 256], "alpha": loguniform(0.1, 100)}
+    settings = sample_settings(space, 50, random_state=3)
+    assert settings == sample_settings(space, 50, random_state=3)
+    assert settings != sample_settings(space, 50, random_state=4)
+    assert len(settings) == 50 and space_size(space) is None
+    assert all(s["n_factors"] in space["n_factors"] and 0.1 <= s["alpha"] <= 100
+               and type(s["alpha"]) is float for s in settings)
+    # Log-uniform: as many draws in each decade.
+    decades = np.histogram(np.log10([s["alpha"] for s in settings]), bins=3, range=(-1, 2))[0]
+    assert decades.min() >= 8
+    # A space of lists: drawn without replacement, never more than it holds.
+    grid = {"a": [1, 2, 3], "b": ["x", "y"]}
+    assert space_size(grid) == 6
+    drawn = sample_settings(grid, 10, random_state=0)
+    assert len(drawn) == 6 and len({tuple(s.items()) for s in drawn}) == 6
+    assert sample_settings({}, 5, random_state=0) == [{}]
+
+
+def test_range_edges():
+    space = [{"scheme": [0.0], "reg": loguniform(0.1, 1000), "f": [32, 64, 128, 256],
+              "w": ["score"], "pair": [1, 2]},
+             {"scheme": [1.0], "reg": loguniform(1e-3, 10), "f": [32, 64, 128, 256],
+              "w": ["score"], "pair": [1, 2]}]
+    middle = {"scheme": 0.0, "reg": 30.0, "f": 64, "w": "score", "pair": 2}
+    assert range_edges(space, middle) == {}
+    assert range_edges(space, {**middle, "reg": 500.0, "f": 32}) == {
+        "reg": "high end of loguniform(0.1, 1000)", "f": "low end of {32, 64, 128, 256}"}
+    # 0.12 is low in (0.1, 1000) but not in the range of its own scheme.
+    assert range_edges(space, {**middle, "reg": 0.12}) == {
+        "reg": "low end of loguniform(0.1, 1000)"}
+    assert range_edges(space, {**middle, "scheme": 1.0, "reg": 0.12}) == {}
+    # 10% in log space: just inside and just outside.
+    assert range_edges(space, {**middle, "reg": 0.1 * 10 ** 0.39}) == {
+        "reg": "low end of loguniform(0.1, 1000)"}
+    assert range_edges(space, {**middle, "reg": 0.1 * 10 ** 0.41}) == {}

@@ -7,6 +7,7 @@ from sklearn.base import clone
 
 from sklearn_agn import MFRecommender
 from sklearn_agn._validation import mark_generated
+from sklearn_agn.datasets import make_interactions
 from sklearn_agn.metrics import ndcg_at_k, precision_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split
 
@@ -122,13 +123,12 @@ def test_first_partial_fit_equals_fit():
 
 def test_partial_fit_adapts_touched_items_only():
     X, groups = block_interactions(n_users=150, n_items=60, n_blocks=3)
-    model = MFRecommender(**FAST, regularization=0.1, proximal_reg=1.0).fit(X)
+    model = MFRecommender(**FAST, regularization=0.1).fit(X)
     before = model.item_factors_.copy()
     # New feedback: block-0 users start consuming item 59 (of block 2).
     new = X[groups == 0].tolil()
     new[:, 59] = 1
     new = new.tocsr()
-    rank_before = np.argsort(-model.decision_function(new), axis=1)
     model.partial_fit(new)
     touched = np.flatnonzero(new.getnnz(axis=0))
     untouched = np.setdiff1d(np.arange(60), touched)
@@ -140,7 +140,6 @@ def test_partial_fit_adapts_touched_items_only():
                                       axis=1) == 59, axis=1)
     pos_after = np.argmax(np.argsort(-model.decision_function(probe), axis=1) == 59, axis=1)
     assert (pos_after < pos_before).all()
-    assert rank_before.shape == new.shape
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -211,3 +210,109 @@ def test_tuned_mf_reaches_tuned_ials_on_ml100k(ml100k):
 
 MF_ML100K_PARAMS = dict(n_factors=128, regularization=30.0, regularization_exponent=0.0,
                         alpha=2.0)
+
+
+def _replay_data():
+    X = make_interactions(300, 120, 4000, random_state=0).tocsr()
+    return holdout_split(X, 0.2, random_state=0)
+
+
+def test_replaying_training_rows_through_partial_fit_keeps_the_model():
+    """partial_fit keeps the sufficient statistics of every user seen, so feeding
+    the training rows again, 5 at a time, leaves the model essentially as fitted
+    (re-solving touched items against the batch alone moved the factors by 67%
+    of their size and lost .035 of NDCG@20 here; now about 17% and .016, the
+    cost of the diagonal per-item statistics)."""
+    train, test = _replay_data()
+    model = MFRecommender(n_factors=8, n_iter=10, k=20, random_state=0,
+                          dtype="float64").fit(train)
+    fitted, ndcg = model.item_factors_.copy(), model.score(train, test)
+    for start in range(0, train.shape[0], 5):
+        model.partial_fit(train[start:start + 5])
+    drift = np.linalg.norm(model.item_factors_ - fitted) / np.linalg.norm(fitted)
+    assert drift < 0.25
+    assert model.score(train, test) > ndcg - 0.02
+    # The statistics now hold every row twice.
+    assert model.item_interaction_counts_.sum() == 2 * train.nnz
+
+
+def test_partial_fit_new_users_make_co_consumed_items_recommended():
+    """New users who all take items a and b make b recommended to a user holding a."""
+    X, groups = block_interactions(n_users=150, n_items=60, n_blocks=3)
+    model = MFRecommender(**FAST, regularization=0.1).fit(X)
+    a, b = 0, 59  # block 0 and block 2: never taken together in fit
+    probe = np.zeros((1, 60))
+    probe[0, a] = 1
+    assert b not in model.predict(probe, k=5)
+    new = np.zeros((40, 60))
+    new[:, [a, b]] = 1
+    model.partial_fit(new)
+    assert model.predict(probe, k=1)[0, 0] == b
+
+
+def test_partial_fit_appends_new_items():
+    X, groups = block_interactions(n_users=150, n_items=60, n_blocks=3)
+    model = MFRecommender(**FAST, regularization=0.1).fit(X)
+    before = model.item_factors_.copy()
+    # Two new items, taken by block-0 users only.
+    new = sp.hstack([X[groups == 0], sp.csr_matrix(np.ones(((groups == 0).sum(), 2)))]).tocsr()
+    model.partial_fit(new)
+    assert model.n_features_in_ == 62 and model.item_factors_.shape == (62, 8)
+    assert model.item_curvature_.shape == (62, 8)
+    untouched = np.flatnonzero(X[groups == 0].getnnz(axis=0) == 0)
+    np.testing.assert_array_equal(model.item_factors_[untouched], before[untouched])
+    # A block-0 user is recommended the new items, among the 15 unseen items of
+    # their block (which have all 150 users of evidence, the new ones 50); a
+    # block-1 user is not.
+    block0 = np.zeros((1, 62))
+    block0[0, :5] = 1
+    block1 = np.zeros((1, 62))
+    block1[0, 20:25] = 1
+    assert {60, 61} <= set(model.predict(block0, k=8)[0])
+    assert not {60, 61} & set(model.predict(block1, k=10)[0])
+    with pytest.raises(ValueError, match="expecting 62 features"):
+        model.partial_fit(X)  # fewer columns than the catalogue: an error, not a shrink
+
+
+def _marked(X, weight, seed=0):
+    """``X`` plus generated feedback of ``weight`` on 10% of its missing entries, marked."""
+    rng = np.random.RandomState(seed)
+    missing = (X.toarray() == 0) & (rng.rand(*X.shape) < 0.1)
+    augmented = sp.csr_matrix(X.toarray() + weight * missing)
+    return mark_generated(augmented, sp.csr_matrix(missing))
+
+
+@pytest.mark.parametrize("solver", ["cholesky", "cg"])
+def test_generated_feedback_of_vanishing_weight_leaves_the_model_as_without_it(solver):
+    """As the generated weight goes to 0, MF approaches MF fitted without the
+    generated entries (on old main a weight of 1e-9 counted like a real
+    interaction: preference 1, and one more interaction in the penalty)."""
+    X, _ = block_interactions()
+    params = dict(FAST, solver=solver, regularization_exponent=1.0)
+    plain = MFRecommender(**params).fit(X)
+    augmented = _marked(X, 1e-9)
+    assert augmented.nnz > X.nnz + 100
+    vanishing = MFRecommender(**params).fit(augmented)
+    np.testing.assert_allclose(vanishing.item_factors_, plain.item_factors_, atol=1e-6)
+    np.testing.assert_array_equal(vanishing.predict(X), plain.predict(X))
+    # A weight that matters changes the model.
+    half = MFRecommender(**params).fit(_marked(X, 0.5))
+    assert np.abs(half.item_factors_ - plain.item_factors_).max() > 1e-2
+
+
+def test_fold_in_penalty_counts_real_interactions_only():
+    X, _ = block_interactions(density=0.3)
+    model = MFRecommender(**FAST, alpha=2.0, regularization=0.5,
+                          regularization_exponent=1.0).fit(X)
+    rows = _marked(X[:10], 0.25, seed=3)
+    real = X[:10].toarray()
+    values = rows.toarray()
+    preference = np.where(real > 0, 1.0, values)  # generated: preference = weight
+    Y = model.item_factors_
+    U = model.fold_in(rows)
+    for u in range(10):
+        c = 1 + 2.0 * values[u]
+        lam = 0.5 * ((real[u] > 0).sum() + 1)  # the generated entries do not count
+        A = Y.T @ (c[:, None] * Y) + lam * np.eye(Y.shape[1])
+        np.testing.assert_allclose(U[u], np.linalg.solve(A, Y.T @ (c * preference[u])),
+                                   rtol=1e-8)

@@ -18,8 +18,14 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_agn.metrics import (
     RANKING_METRICS,
+    average_recommendation_popularity,
+    beyond_accuracy_metrics,
     catalogue_coverage,
+    exposure_gini,
     get_ranking_scorer,
+    intra_list_diversity,
+    long_tail_share,
+    novelty,
     hit_rate_at_k,
     make_ranking_scorer,
     mrr_at_k,
@@ -451,3 +457,84 @@ def test_scorer_reaches_the_last_step_of_a_pipeline():
         pipe, X_SEARCH, Y_SEARCH.toarray(), cv=KFold(2), scoring=get_ranking_scorer("precision@2")
     )
     np.testing.assert_allclose(scores, [0.75, 0.75])
+
+
+# Metrics beyond accuracy, on a hand-computed case.
+#   training popularity of items 0..4 over 4 users: 4, 2, 1, 1, 0;
+#   lists: user 0 [0, 1], user 1 [2, 4], user 2 [0, -1].
+X_POP = np.array([[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 0, 0, 1, 0], [1, 0, 0, 0, 0]])
+LISTS = np.array([[0, 1], [2, 4], [0, -1]])
+
+
+def test_novelty_hand_computed():
+    # -log2 p: item 0: log2(4/4) = 0, item 1: log2(4/2) = 1, item 2: log2(4/1) = 2,
+    # item 4 (no training user, counted as one): 2. Lists: .5, 2, 0.
+    assert novelty(LISTS, X_POP) == pytest.approx((0.5 + 2 + 0) / 3)
+    assert novelty(LISTS, X_POP, k=1) == pytest.approx((0 + 2 + 0) / 3)
+
+
+def test_average_recommendation_popularity_hand_computed():
+    # Lists: (4 + 2) / 2 = 3, (1 + 0) / 2 = .5, 4 (the empty slot is left out).
+    assert average_recommendation_popularity(LISTS, X_POP) == pytest.approx((3 + 0.5 + 4) / 3)
+
+
+def test_long_tail_share_hand_computed():
+    # Head = ceil(.2 * 5) = 1 item (item 0); with .4, ceil(2) = items 0 and 1.
+    assert long_tail_share(LISTS, X_POP) == pytest.approx((0.5 + 1 + 0) / 3)
+    assert long_tail_share(LISTS, X_POP, head_fraction=0.4) == pytest.approx((0 + 1 + 0) / 3)
+    # Tied popularity at the head's edge: the lower index is in the head.
+    assert long_tail_share([[3], [2]], X_POP, head_fraction=0.6) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="head_fraction must lie in"):
+        long_tail_share(LISTS, X_POP, head_fraction=1.0)
+
+
+def test_popularity_counts_real_interactions_only():
+    from sklearn_agn._validation import mark_generated
+
+    X = X_POP.astype(float)
+    X[1, 2] = 0.5
+    X = sp.csr_matrix(X)
+    # Unmarked, the entry is a real interaction, whatever its value ...
+    assert average_recommendation_popularity([[2]], X) == pytest.approx(2.0)
+    # ... marked as generated feedback (as GANAugmenter.transform does), it is no user's.
+    mark_generated(X, sp.csr_matrix(([True], ([1], [2])), shape=X.shape))
+    assert average_recommendation_popularity([[2]], X) == pytest.approx(1.0)
+
+
+def test_exposure_gini_hand_computed():
+    # Exposure of items 0..4: 2, 1, 1, 0, 1 -> sorted 0, 1, 1, 1, 2 (sum 5):
+    # G = (-4*0 - 2*1 + 0*1 + 2*1 + 4*2) / (5 * 5) = 8 / 25.
+    assert exposure_gini(LISTS, 5) == pytest.approx(8 / 25)
+    assert exposure_gini([[0, 1], [1, 0]], 2) == 0.0
+    assert exposure_gini([[0], [0]], 4) == pytest.approx(1 - 1 / 4)
+    with pytest.warns(UndefinedMetricWarning):
+        assert np.isnan(exposure_gini([[-1]], 3))
+
+
+@pytest.mark.parametrize("container", [np.asarray, sp.csr_matrix])
+def test_intra_list_diversity_hand_computed(container):
+    features = container(np.array([[1.0, 0], [0, 1], [1, 1], [0, 0]]))
+    # List [0, 1, 2]: distances 1, 1 - 1/√2, 1 - 1/√2; list [0, 3]: item 3 has
+    # no features, cosine 0, distance 1; list [2, -1] has a single item: left out.
+    expected = ((1 + 2 * (1 - 1 / np.sqrt(2))) / 3 + 1) / 2
+    ranked = [[0, 1, 2], [0, 3, -1], [2, -1, -1]]
+    assert intra_list_diversity(ranked, features) == pytest.approx(expected)
+    assert intra_list_diversity([[0, 2, 1]], features, k=2) == pytest.approx(1 - 1 / np.sqrt(2))
+    with pytest.warns(UndefinedMetricWarning):
+        assert np.isnan(intra_list_diversity([[0, -1]], features))
+    with pytest.raises(ValueError, match=r"outside \[0, 4\)"):
+        intra_list_diversity([[0, 4]], features)
+
+
+def test_beyond_accuracy_metrics_matches_the_functions():
+    features = np.eye(5)
+    scores = beyond_accuracy_metrics(LISTS, X_POP, k=2, item_features=features)
+    assert scores == {
+        "coverage@2": catalogue_coverage(LISTS, 5, 2),
+        "novelty@2": novelty(LISTS, X_POP, 2),
+        "arp@2": average_recommendation_popularity(LISTS, X_POP, 2),
+        "long_tail@2": long_tail_share(LISTS, X_POP, 2),
+        "gini@2": exposure_gini(LISTS, 5, 2),
+        "diversity@2": intra_list_diversity(LISTS, features, 2),
+    }
+    assert "diversity@1" not in beyond_accuracy_metrics(LISTS, X_POP, k=1)

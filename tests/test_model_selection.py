@@ -10,7 +10,12 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, KFold, check_cv, cross_val_score
 
 from sklearn_agn.metrics import make_ranking_scorer, ndcg_at_k, recall_at_k
-from sklearn_agn.model_selection import UserKFold, holdout_split
+from sklearn_agn.model_selection import (
+    UserKFold,
+    holdout_split,
+    leave_last_out_split,
+    temporal_split,
+)
 
 
 def _row_counts(X):
@@ -206,8 +211,11 @@ def _assert_stratified(activity, folds):
 def test_user_kfold_defaults_and_repr():
     cv = UserKFold()
     assert cv.get_n_splits() == 5
-    assert repr(cv) == "UserKFold(n_splits=5, random_state=None, shuffle=True, stratify=True)"
+    assert repr(cv) == "UserKFold(n_splits=5, random_state=None, shuffle=False, stratify=True)"
     assert check_cv(cv) is cv
+    # Like KFold: without a seed asked for, the folds are the same at every call.
+    X = _activity_matrix(np.arange(30) % 5)
+    assert [t.tolist() for _, t in cv.split(X)] == [t.tolist() for _, t in UserKFold().split(X)]
 
 
 @pytest.mark.parametrize(
@@ -218,6 +226,7 @@ def test_user_kfold_defaults_and_repr():
         ({"n_splits": True}, TypeError, "n_splits must be an integer"),
         ({"shuffle": "yes"}, TypeError, "shuffle must be True or False"),
         ({"shuffle": False, "random_state": 0}, ValueError, "no effect since shuffle is False"),
+        ({"random_state": 0}, ValueError, "no effect since shuffle is False"),
         ({"stratify": None}, TypeError, "stratify must be True or False"),
     ],
 )
@@ -248,10 +257,11 @@ def test_user_kfold_reproducibility():
     def folds(cv):
         return [test.tolist() for _, test in cv.split(X)]
 
-    assert folds(UserKFold(3, random_state=0)) == folds(UserKFold(3, random_state=0))
-    assert folds(UserKFold(3, random_state=0)) != folds(UserKFold(3, random_state=1))
+    seeded = folds(UserKFold(3, shuffle=True, random_state=0))
+    assert seeded == folds(UserKFold(3, shuffle=True, random_state=0))
+    assert seeded != folds(UserKFold(3, shuffle=True, random_state=1))
     assert folds(UserKFold(3, shuffle=False)) == folds(UserKFold(3, shuffle=False))
-    cv = UserKFold(3, random_state=np.random.RandomState(0))
+    cv = UserKFold(3, shuffle=True, random_state=np.random.RandomState(0))
     assert folds(cv) != folds(cv)  # a RandomState instance is consumed, as in KFold
 
 
@@ -260,7 +270,7 @@ def test_user_kfold_stratifies_by_activity():
     # (KFold without shuffling) put every light user in the first fold.
     activity = np.sort(np.random.RandomState(0).geometric(0.2, size=50)).clip(max=40)
     X = _activity_matrix(activity)
-    for cv in [UserKFold(5, random_state=0), UserKFold(5, shuffle=False)]:
+    for cv in [UserKFold(5, shuffle=True, random_state=0), UserKFold(5, shuffle=False)]:
         folds = [test for _, test in cv.split(X)]
         _assert_stratified(activity, folds)
         # Every fold has light and heavy users: one of each round of 5 by activity.
@@ -280,7 +290,7 @@ def test_user_kfold_never_tests_users_without_held_out_items():
     evaluable = np.array([0, 2, 3, 5, 7, 8, 11])
     y[evaluable, 0] = 1
     for y_in in [y, sp.csr_matrix(y), sp.csr_array(y)]:
-        splits = list(UserKFold(3, random_state=0).split(X, y_in))
+        splits = list(UserKFold(3, shuffle=True, random_state=0).split(X, y_in))
         tests = np.concatenate([test for _, test in splits])
         np.testing.assert_array_equal(np.sort(tests), evaluable)
         for train, test in splits:
@@ -356,7 +366,7 @@ def interactions():
 
 def test_user_kfold_in_cross_val_score(interactions):
     X_train, X_test = interactions
-    cv = UserKFold(4, random_state=0)
+    cv = UserKFold(4, shuffle=True, random_state=0)
     estimator = Popularity()
     # cross_val_score validates y as array-like, which excludes sparse
     # matrices (GridSearchCV does not): pass the held-out matrix dense.
@@ -384,7 +394,7 @@ def test_user_kfold_in_grid_search(interactions, container):
             "recall": make_ranking_scorer("recall", k=3),
         },
         refit="ndcg",
-        cv=UserKFold(3, random_state=0),
+        cv=UserKFold(3, shuffle=True, random_state=0),
         error_score="raise",
     ).fit(X_train, X_test)
     # Smoothing adds a constant to every popularity: same ranking, same scores.
@@ -394,3 +404,71 @@ def test_user_kfold_in_grid_search(interactions, container):
     ranked = search.best_estimator_.predict(X_train, k=3)
     assert search.score(X_train, X_test) == pytest.approx(ndcg_at_k(X_test, ranked))
     assert 0 < recall_at_k(X_test, ranked) <= 1
+
+
+# --------------------------------------------------------------------------
+# temporal splits
+
+# Three users; times of their interactions (items 0..3); user 2 has one.
+TIMES = np.array([[40, 10, 30, 20], [5, 0, 9, 5], [0, 0, 0, 7]])
+X_TIMED = (TIMES > 0).astype(np.float64) * [1, 2, 3, 4]
+
+
+def test_leave_last_out_hand_computed():
+    X_train, X_test = leave_last_out_split(X_TIMED, sp.csr_matrix(TIMES))
+    _assert_valid_split(X_TIMED, X_train, X_test)
+    # User 0's latest is item 0 (t=40); user 1's are items 0 and 3 at t=5, 9 is item 2;
+    # user 2 keeps their only interaction (min_train=1).
+    np.testing.assert_array_equal(X_test.toarray(), [[1, 0, 0, 0], [0, 0, 3, 0], [0, 0, 0, 0]])
+    X_train, X_test = leave_last_out_split(sp.csr_array(X_TIMED), sp.csr_matrix(TIMES), n_test=2)
+    assert isinstance(X_test, sp.csr_array)
+    # User 1: items 0 and 3 tie at t=5: the higher item index counts as later.
+    np.testing.assert_array_equal(X_test.toarray(), [[1, 0, 3, 0], [0, 0, 3, 4], [0, 0, 0, 0]])
+    _, X_test = leave_last_out_split(X_TIMED, sp.csr_matrix(TIMES), min_train=0)
+    assert X_test[2, 3] == 4
+
+
+def test_temporal_split_hand_computed():
+    X_train, X_test = temporal_split(X_TIMED, sp.csr_matrix(TIMES), cutoff=9)
+    _assert_valid_split(X_TIMED, X_train, X_test)
+    np.testing.assert_array_equal(X_test.toarray() > 0, TIMES >= 9)
+    # 8 interactions, test_size .25: the 2 latest (t = 40, 30) are test.
+    _, X_test = temporal_split(X_TIMED, sp.csr_matrix(TIMES), test_size=0.25)
+    np.testing.assert_array_equal(X_test.toarray() > 0, TIMES >= 30)
+    # .3 asks for ceil(2.4) = 3: cut-off at t=20.
+    _, X_test = temporal_split(X_TIMED, sp.csr_matrix(TIMES), test_size=0.3)
+    assert X_test.nnz == 3
+
+
+def test_temporal_split_from_encoded_records():
+    pd = pytest.importorskip("pandas")
+    from sklearn_agn.preprocessing import InteractionEncoder
+
+    ratings = pd.DataFrame({"user_id": [7, 7, 7, 9, 9], "item_id": ["a", "b", "c", "a", "c"],
+                            "timestamp": [3, 1, 2, 8, 9]})
+    encoder = InteractionEncoder()
+    X = encoder.fit_transform(ratings)
+    times = sp.csr_matrix((ratings.timestamp, (encoder.user_index(ratings.user_id),
+                                                encoder.item_index(ratings.item_id))),
+                          shape=X.shape)
+    _, X_test = leave_last_out_split(X, times)
+    np.testing.assert_array_equal(encoder.inverse_transform_items(X_test.nonzero()[1]), ["a", "c"])
+
+
+def test_temporal_split_validation():
+    times = sp.csr_matrix(TIMES)
+    with pytest.raises(ValueError, match="same sparsity pattern"):
+        leave_last_out_split(X_TIMED[:, ::-1], times)
+    with pytest.raises(ValueError, match="sparse matrix of X's shape"):
+        leave_last_out_split(X_TIMED, TIMES)
+    with pytest.raises(ValueError, match="n_test must be >= 1"):
+        leave_last_out_split(X_TIMED, times, n_test=0)
+    with pytest.raises(ValueError, match="exactly one of cutoff"):
+        temporal_split(X_TIMED, times)
+    with pytest.raises(ValueError, match="exactly one of cutoff"):
+        temporal_split(X_TIMED, times, cutoff=3, test_size=0.5)
+    with pytest.raises(ValueError, match=r"test_size must lie in \(0, 1\)"):
+        temporal_split(X_TIMED, times, test_size=1.5)
+    X_copy = X_TIMED.copy()
+    temporal_split(X_copy, times, cutoff=9)
+    np.testing.assert_array_equal(X_copy, X_TIMED)

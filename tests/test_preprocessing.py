@@ -213,7 +213,9 @@ def test_transform_validates_like_fit():
     with pytest.raises(ValueError, match="finite non-negative"):
         encoder.transform({"user_id": [1], "item_id": [2], "r": [-3]})
     with pytest.raises(ValueError, match=r"1 user\(s\) without a row \(1\)"):
-        encoder.transform({"user_id": [1], "item_id": [2], "r": [1]}, users=["a", "b"])
+        encoder.transform({"user_id": [1], "item_id": [2], "r": [1]}, users=[3, 4])
+    with pytest.raises(TypeError, match="user ids of dtype int64 cannot be compared"):
+        encoder.transform({"user_id": [1], "item_id": [2], "r": [1]}, users=["1", "b"])
     with pytest.raises(TypeError, match="user ids of dtype int64 cannot be compared"):
         encoder.transform(
             {"user_id": [1], "item_id": [2], "r": [1]}, users=np.array(["a", "b"], dtype=object)
@@ -252,3 +254,73 @@ def test_movielens_to_matrix(tmp_path):
     np.testing.assert_array_equal(encoder.user_ids_, [1, 6040])
     np.testing.assert_array_equal(encoder.item_ids_, [661, 1193])
     np.testing.assert_array_equal(X.toarray(), [[1, 1], [1, 0]])
+
+
+# Serving by id (issue 13): the encoder builds the rows, the recommender ranks.
+
+SERVING_LOG = {
+    "user_id": ["ann", "ann", "bob", "bob", "bob", "cid", "cid", "dan"],
+    "item_id": ["tea", "jam", "tea", "bun", "egg", "jam", "egg", "bun"],
+}
+
+
+@pytest.fixture
+def served():
+    from sklearn_agn.baselines import EASE
+
+    encoder = InteractionEncoder().fit(SERVING_LOG)
+    model = EASE(l2_reg=1.0, k=2).fit(encoder.transform(SERVING_LOG))
+    return encoder, model
+
+
+def test_recommend_by_id_matches_row_based_api(served):
+    encoder, model = served
+    users = ["dan", "ann", "bob"]
+    rows = encoder.transform(SERVING_LOG)[encoder.user_index(users)]
+    expected = encoder.inverse_transform_items(model.predict(rows, k=2))
+    by_id = encoder.recommend(model, pd.DataFrame(SERVING_LOG), users, k=2)
+    np.testing.assert_array_equal(by_id, expected)
+    # The other users' records do not matter, only those of the users asked for.
+    dan_only = {"user_id": ["dan"], "item_id": ["bun"]}
+    np.testing.assert_array_equal(encoder.recommend(model, dan_only, ["dan"], k=2), expected[:1])
+
+
+def test_recommend_by_id_filters_items(served):
+    encoder, model = served
+    users = ["ann", "bob", "cid", "dan"]
+    for excluded in (["egg"], ["bun", "egg"]):
+        recommended = encoder.recommend(model, SERVING_LOG, users, k=2, exclude_items=excluded,
+                                        fill_value="")
+        assert not np.isin(recommended, excluded).any()
+    restricted = encoder.recommend(model, SERVING_LOG, users, k=2, candidate_items=["egg", "jam"],
+                                   fill_value="")
+    assert np.isin(restricted, ["egg", "jam", ""]).all()
+    # ann saw jam (not recommended back), so egg is her only candidate.
+    np.testing.assert_array_equal(restricted[0], ["egg", ""])
+
+
+def test_recommend_by_id_new_user_is_a_cold_row(served):
+    encoder, model = served
+    events = {"user_id": ["eve", "eve"], "item_id": ["tea", "jam"]}
+    row = encoder.transform(events, users=["eve"])
+    expected = encoder.inverse_transform_items(model.predict(row, k=2))
+    np.testing.assert_array_equal(encoder.recommend(model, events, ["eve"], k=2), expected)
+    # Without any record the row is empty: the model scores it from nothing.
+    empty = encoder.recommend(model, events, ["zoe"], k=2)
+    np.testing.assert_array_equal(
+        empty, encoder.inverse_transform_items(model.predict(sp.csr_matrix((1, 4)), k=2))
+    )
+
+
+def test_recommend_by_id_rejects_unknown_items_and_mismatched_models(served):
+    encoder, model = served
+    unseen = r"exclude_items holds 1 item id\(s\) unseen in fit \('pie'\)"
+    with pytest.raises(ValueError, match=unseen):
+        encoder.recommend(model, SERVING_LOG, ["ann"], exclude_items=["pie", "tea"])
+    with pytest.raises(ValueError, match="candidate_items holds 1 item id"):
+        encoder.recommend(model, SERVING_LOG, ["ann"], candidate_items=["pie"])
+    other = InteractionEncoder().fit({"user_id": ["x"], "item_id": ["tea"]})
+    with pytest.raises(ValueError, match="fitted on 4 items, but this encoder knows 1"):
+        other.recommend(model, SERVING_LOG, ["ann"])
+    with pytest.raises(TypeError, match="has no recommend method"):
+        encoder.recommend(object(), SERVING_LOG, ["ann"])

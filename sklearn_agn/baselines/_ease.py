@@ -6,9 +6,11 @@ import numpy as np
 from scipy.linalg import lapack
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseRecommender
 from .._fit_state import atomic_fit
+from .._similar_items import similar_items
 from .._validation import check_interactions
 
 
@@ -146,6 +148,29 @@ class EASE(BaseRecommender):
         P[np.diag_indices_from(P)] = 0.0
         self.item_weights_ = P
         return self
+
+    def similar_items(self, items, n=10):
+        """The items most recommended alongside each of ``items``.
+
+        Item ``j``'s similarity to item ``i`` is ``item_weights_[i, j]``, how
+        much an interaction with ``i`` raises the score of ``j``: the ranking
+        is what the model recommends to a user whose only interaction is ``i``.
+
+        Parameters
+        ----------
+        items : int or array-like of int
+            Item indices (columns of the training matrix).
+        n : int, default=10
+            Number of similar items per item.
+
+        Returns
+        -------
+        similar : ndarray of shape (n_queries, n), or (n,) for a single int
+            Item indices, most similar first, the item itself left out.
+        """
+        check_is_fitted(self)
+        return similar_items(lambda batch: self.item_weights_[batch], items, n,
+                             self.n_features_in_)
 
     def _score_rows(self, X):
         return X @ self.item_weights_

@@ -6,9 +6,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseRecommender
 from .._fit_state import atomic_fit
+from .._similar_items import similar_items
 from .._validation import check_interactions
 
 #: Dense entries of the similarity computed at once in ``fit`` (32 MB of
@@ -162,6 +164,38 @@ class ItemKNN(BaseRecommender):
             shape=(n_items, n_items),
         )
         return self
+
+    def similar_items(self, items, n=10):
+        """The neighbours through which each of ``items`` recommends other items.
+
+        Item ``j`` is similar to item ``i`` when ``i`` is among ``j``'s
+        ``n_neighbors`` kept neighbours, with similarity
+        ``item_similarity_[i, j]``: the ranking is what the model recommends to
+        a user whose only interaction is ``i``. Items that are no such
+        neighbour are never returned.
+
+        Parameters
+        ----------
+        items : int or array-like of int
+            Item indices (columns of the training matrix).
+        n : int, default=10
+            Number of similar items per item.
+
+        Returns
+        -------
+        similar : ndarray of shape (n_queries, n), or (n,) for a single int
+            Item indices, most similar first, the item itself left out;
+            ``-1`` pads rows with fewer than ``n`` neighbours.
+        """
+        check_is_fitted(self)
+        return similar_items(self._similarity_rows, items, n, self.n_features_in_)
+
+    def _similarity_rows(self, items):
+        """Dense rows of ``item_similarity_``, ``-inf`` where nothing is stored."""
+        rows = self.item_similarity_[items]
+        dense = np.full(rows.shape, -np.inf)
+        dense[np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)), rows.indices] = rows.data
+        return dense
 
     def _score_rows(self, X):
         return (X @ self.item_similarity_).toarray()

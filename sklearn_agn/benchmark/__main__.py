@@ -1,5 +1,5 @@
 """``python -m sklearn_agn.benchmark``: the warm-start benchmark command."""
 
-from . import main
+from ._cli import main
 
 main()

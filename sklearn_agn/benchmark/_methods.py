@@ -1,0 +1,153 @@
+"""The benchmarked methods: how each is built, and the space it is tuned over.
+
+The spaces are wide and log-uniform where a parameter's scale depends on the
+data, so that they hold the best setting of data the library has never seen;
+the report says when a choice lands on the edge of its range anyway.
+"""
+
+import copy
+
+from scipy.stats import loguniform, uniform
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from ..augmentation import GANAugmenter
+from ..baselines import EASE, ItemKNN, MostPopular
+from ..generator_recommender import CFGANRecommender
+from ..matrix_factorization import MFRecommender
+
+__all__ = ["Method", "METHODS"]
+
+
+class Method:
+    """A benchmarked method: how to build it, and the space it is tuned over.
+
+    Parameters
+    ----------
+    name : str
+        Row label of the tables.
+    build : callable
+        ``build(params, seed) -> estimator`` with ``fit(X)`` and ``predict(X, k=...)``.
+    space : dict or list of dict
+        Search space, as :class:`sklearn.model_selection.ParameterSampler`
+        takes it: ``{name: list of values or scipy.stats distribution}``, or a
+        list of such dicts.
+    stochastic : bool
+        Whether the result depends on the seed (then ``--seeds`` refits).
+    tuning_fitter : callable, default=None
+        ``tuning_fitter() -> fit``, where ``fit(params, seed, X)`` returns
+        the fitted estimator of a setting. The benchmark makes one ``fit`` per
+        tuning call and drops it afterwards, so ``fit`` may keep work shared
+        between the settings of that call (a trained GAN) without keeping it
+        alive beyond it. None fits ``build(params, seed)`` anew each time.
+    """
+
+    def __init__(self, name, build, space, stochastic, tuning_fitter=None):
+        self.name = name
+        self.build = build
+        self.space = space
+        self.stochastic = stochastic
+        self.tuning_fitter = tuning_fitter
+
+    def fitter(self):
+        """A ``fit(params, seed, X)`` function for one tuning call."""
+        if self.tuning_fitter is not None:
+            return self.tuning_fitter()
+        return lambda params, seed, X: self.build(params, seed).fit(X)
+
+
+def _mf(params, seed):
+    return MFRecommender(random_state=seed).set_params(**params)
+
+
+def _generator(params, seed):
+    return CFGANRecommender(GANAugmenter(random_state=seed)).set_params(**params)
+
+
+def _gan_mf(params, seed):
+    return Pipeline([("gan", GANAugmenter(random_state=seed)),
+                     ("mf", MFRecommender(random_state=seed))]).set_params(**params)
+
+
+# Parameters of GANAugmenter that act only in ``transform``: GAN + MF
+# settings that differ only in these can share one trained GAN.
+_TRANSFORM_PARAMS = {"sparse_threshold", "n_generated", "generated_weight"}
+
+
+class SharedGANFitter:
+    """Fits GAN + MF settings of one tuning call, training a GAN once per GAN training setting.
+
+    Settings whose GAN differs only in its transform parameters share the
+    last trained GAN (a copy of it with those parameters set). Only the last
+    GAN is kept, and only as long as this object lives: the benchmark makes
+    one per tuning call.
+    """
+
+    def __init__(self):
+        self._last = None  # (GAN training parameters, X, trained GAN)
+
+    def __call__(self, params, seed, X):
+        pipeline = _gan_mf(params, seed)
+        gan = pipeline.named_steps["gan"]
+        training = {k: v for k, v in gan.get_params().items() if k not in _TRANSFORM_PARAMS}
+        # X by identity: within a tuning call every setting is fitted on one matrix.
+        if self._last is None or self._last[0] != training or self._last[1] is not X:
+            self._last = None  # one GAN at a time: free the old one before training
+            self._last = (training, X, clone(gan).fit(X))
+        # A shallow copy shares the trained generator; set_params only touches the copy.
+        trained = copy.copy(self._last[2]).set_params(
+            **{k: v for k, v in gan.get_params().items() if k in _TRANSFORM_PARAMS})
+        pipeline.steps[0] = ("gan", trained)
+        pipeline.named_steps["mf"].fit(trained.transform(X))
+        return pipeline
+
+
+def _mf_space(prefix=""):
+    """MF's space: two sub-spaces, one per regularisation scheme, each with its own scale.
+
+    With ``regularization_exponent=1`` the penalty grows with a user's
+    number of interactions, so its useful ``regularization`` is smaller by
+    about the mean row length than with the constant penalty (exponent 0).
+    """
+    shared = {"n_factors": [32, 64, 128, 256], "alpha": loguniform(0.1, 100)}
+    schemes = [
+        {"regularization_exponent": [0.0], "regularization": loguniform(0.1, 1000)},
+        {"regularization_exponent": [1.0], "regularization": loguniform(1e-3, 10)},
+    ]
+    return [{prefix + name: values for name, values in {**shared, **scheme}.items()}
+            for scheme in schemes]
+
+
+# Generated feedback: its weight is the generator's score, or a constant
+# drawn over three decades (small weights bring GAN + MF close to MF alone).
+# Rows below ``sparse_threshold`` interactions are augmented; the largest
+# value augments every row of most datasets. The GAN is trained with its
+# defaults (one GAN per tuning call).
+_AUGMENTATION = {"gan__sparse_threshold": [5, 10, 20, 50, 100, 200, 500, 1000],
+                 "gan__n_generated": [1, 2, 5, 10, 20, 50]}
+_WEIGHTS = [{"gan__generated_weight": ["score"]},
+            {"gan__generated_weight": loguniform(1e-3, 0.99)}]
+
+# The generator's training parameters, around the defaults that
+# benchmarks/gan_ranker_ml100k.py found best on ML100K's validation split
+# (network sizes and epochs stay at the defaults: they set the cost).
+GENERATOR_SPACE = {
+    "augmenter__zr_coef": loguniform(0.01, 1),
+    "augmenter__pm_ratio": loguniform(0.01, 0.9),
+    "augmenter__zr_ratio": uniform(0.1, 0.8),
+    "augmenter__g_weight_decay": loguniform(1e-5, 0.1),
+}
+MF_SPACE = _mf_space()
+GAN_MF_SPACE = [{**_AUGMENTATION, **weight, **mf}
+                for weight in _WEIGHTS for mf in _mf_space("mf__")]
+
+METHODS = [
+    Method("most popular", lambda params, seed: MostPopular(**params), {}, False),
+    Method("ItemKNN", lambda params, seed: ItemKNN(**params),
+           {"n_neighbors": [10, 20, 50, 100, 200, 500, 1000],
+            "shrink": loguniform(0.1, 1000)}, False),
+    Method("EASE", lambda params, seed: EASE(**params), {"l2_reg": loguniform(1, 1e4)}, False),
+    Method("MF (iALS)", _mf, MF_SPACE, True),
+    Method("CFGAN generator", _generator, GENERATOR_SPACE, True),
+    Method("GAN + MF", _gan_mf, GAN_MF_SPACE, True, tuning_fitter=SharedGANFitter),
+]

@@ -1,0 +1,139 @@
+"""The protocol: tune on a validation split of train, refit on train, score on test."""
+
+import time
+
+import numpy as np
+from scipy.stats import rankdata
+
+from ..metrics import ndcg_at_k, ranking_metrics
+from ..model_selection import holdout_split
+from ._methods import METHODS
+from ._search import range_edges, sample_settings, space_size
+
+__all__ = ["CUTOFFS", "activity_groups", "run_benchmark"]
+
+CUTOFFS = (5, 20)
+
+
+def _fit_rank(fit, params, seed, X, k):
+    """Fit one setting and rank the top ``k`` unseen items of every row of ``X``."""
+    start = time.perf_counter()
+    model = fit(params, seed, X)
+    fit_time = time.perf_counter() - start
+    return model.predict(X, k=k), fit_time
+
+
+def _tune(method, X_fit, X_val, budget, seed, log):
+    """Best setting of at most ``budget`` drawn from the method's space, by validation NDCG@20.
+
+    scikit-learn's search estimators cannot run this protocol: they split
+    rows (users), while the validation split holds out some interactions of
+    every user, so the model is fitted and scored on the same rows. The
+    settings are drawn by :class:`~sklearn.model_selection.ParameterSampler`.
+    """
+    settings = sample_settings(method.space, budget, seed)
+    fit = method.fitter()  # lives for this call only: whatever it shares is freed with it
+    scores, start = [], time.perf_counter()
+    for params in settings:
+        ranked, _ = _fit_rank(fit, params, seed, X_fit, 20)
+        scores.append(ndcg_at_k(X_val, ranked, 20))
+        log(f"  {method.name} {_short(params)}: validation NDCG@20 {scores[-1]:.4f}")
+    del fit
+    best = int(np.argmax(scores))  # the first of equal scores
+    return {"params": settings[best], "validation_ndcg@20": scores[best],
+            "settings_tried": len(settings), "space_size": space_size(method.space),
+            "tuning_time": time.perf_counter() - start,
+            "at_edge": range_edges(method.space, settings[best])}
+
+
+def _short(params):
+    return "{" + ", ".join(f"{name}: {value:.3g}" if isinstance(value, float)
+                           else f"{name}: {value!r}" for name, value in params.items()) + "}"
+
+
+def activity_groups(train, test, ranked, n_groups=4):
+    """NDCG@20 per group of test users by their number of train interactions.
+
+    The users with a test item are ranked by their number of train
+    interactions and cut into ``n_groups`` groups of about equal size
+    (quartiles by default). Users who share a count stay together, in the
+    group of the first of them in rank order, so ties can merge neighbouring
+    groups: then fewer, larger groups are returned, never an empty one.
+
+    Returns
+    -------
+    list of dict
+        Sparsest first; per group its ``"quartile"`` label (``"Q1"``, or
+        ``"Q1-Q3"`` when ties merged Q1 to Q3), ``"users"``,
+        ``"train_interactions"`` (``"min-max"``) and ``"ndcg@20"``.
+    """
+    counts = train.getnnz(axis=1)
+    users = np.flatnonzero(test.getnnz(axis=1) > 0)
+    if users.size == 0:
+        return []
+    first_rank = rankdata(counts[users], method="min") - 1
+    group = first_rank * n_groups // users.size
+    starts = np.unique(group)
+    ends = np.append(starts[1:], n_groups) - 1
+    out = []
+    for start, end in zip(starts, ends):
+        members = users[group == start]
+        out.append({
+            "quartile": f"Q{start + 1}" + (f"-Q{end + 1}" if end > start else ""),
+            "users": int(members.size),
+            "train_interactions": f"{counts[members].min()}-{counts[members].max()}",
+            "ndcg@20": ndcg_at_k(test[members], ranked[members], 20),
+        })
+    return out
+
+
+def run_benchmark(train, test, methods=None, *, budget=16, seeds=3, val_size=0.2,
+                  val_seed=1, log=print):
+    """Tune every method on validation, refit on train, score on test.
+
+    Parameters
+    ----------
+    train, test : sparse matrix of shape (n_users, n_items)
+        Train interactions and held-out test interactions.
+    methods : list of Method, default=None
+        The methods to run; None means :data:`METHODS`.
+    budget : int, default=16
+        Settings drawn from each method's search space (all of them when a
+        space of lists has fewer), with seed ``val_seed``.
+    seeds : int, default=3
+        Refits (seeds 0, 1, ...) of stochastic methods.
+    val_size : float, default=0.2
+        Share of each user's train interactions held out for validation.
+    val_seed : int, default=1
+        Seed of the validation split, of the settings drawn, and of the
+        stochastic methods while tuning.
+    log : callable, default=print
+        Receives progress lines.
+
+    Returns
+    -------
+    dict
+        ``{"results": [...], "quartiles": {...}}``: per method, the chosen
+        parameters, its validation score, how many settings were tried (and
+        the size of the space when it is finite), which choices lie on the
+        edge of their range, the tuning time, and per-seed test metrics with
+        fit times; per stochastic method, per seed, NDCG@20 by group of users'
+        train activity (:func:`activity_groups`).
+    """
+    methods = METHODS if methods is None else methods
+    X_fit, X_val = holdout_split(train, val_size, random_state=val_seed)
+    results, quartiles = [], {}
+    for method in methods:
+        tuned = _tune(method, X_fit, X_val, budget, val_seed, log)
+        refit = lambda params, seed, X: method.build(params, seed).fit(X)  # noqa: E731
+        runs = []
+        for seed in range(seeds if method.stochastic else 1):
+            ranked, fit_time = _fit_rank(refit, tuned["params"], seed, train, max(CUTOFFS))
+            runs.append({**ranking_metrics(test, ranked, ks=CUTOFFS), "fit_time": fit_time})
+            if method.stochastic:
+                quartiles.setdefault(method.name, []).append(
+                    activity_groups(train, test, ranked))
+        log(f"{method.name}: chose {_short(tuned['params'])} "
+            f"({tuned['settings_tried']} settings, {tuned['tuning_time']:.0f} s)")
+        results.append({"method": method.name, **tuned, "runs": runs})
+    return {"results": results, "quartiles": quartiles}

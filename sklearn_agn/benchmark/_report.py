@@ -1,0 +1,122 @@
+"""The report of a benchmark run: markdown tables, CSV, JSON and the quartile chart."""
+
+import json
+
+import numpy as np
+
+from ._protocol import CUTOFFS
+
+__all__ = ["REPORTED", "format_tables", "plot_quartiles", "write_csv", "write_json"]
+
+REPORTED = [f"{m}@{k}" for k in CUTOFFS for m in ("precision", "recall", "ndcg", "mrr")]
+
+
+def _cell(values):
+    """``mean ± std`` of a list of numbers, or the number alone."""
+    values = np.asarray(values, dtype=float)
+    if values.size == 1:
+        return f"{values[0]:.4f}"
+    return f"{values.mean():.4f} ± {values.std():.4f}"
+
+
+def _tried(row):
+    if row["space_size"] is None:
+        return f"{row['settings_tried']} drawn"
+    return f"{row['settings_tried']} of {row['space_size']}"
+
+
+def format_tables(report):
+    """The tables of a :func:`run_benchmark` report, in markdown, and the chosen settings.
+
+    Parameters
+    ----------
+    report : dict
+        What :func:`run_benchmark` returns.
+
+    Returns
+    -------
+    str
+        The test metrics per method, NDCG@20 per group of users' train
+        activity, and each method's chosen setting, with the choices that lie
+        on the edge of their range.
+    """
+    lines = ["| method | " + " | ".join(REPORTED) + " | fit time (s) | settings tried |",
+             "|---" * (len(REPORTED) + 3) + "|"]
+    for row in report["results"]:
+        cells = [_cell([run[name] for run in row["runs"]]) for name in REPORTED]
+        fit = _cell([run["fit_time"] for run in row["runs"]])
+        lines.append(f"| {row['method']} | " + " | ".join(cells) + f" | {fit} | {_tried(row)} |")
+    names = list(report["quartiles"])
+    if names:
+        lines += ["", "NDCG@20 by quartile of users' train interactions (mean ± std over "
+                  "seeds; users who share a count stay in one quartile):", ""]
+        first = report["quartiles"][names[0]][0]
+        lines += ["| quartile | users | train interactions | " + " | ".join(names) + " |",
+                  "|---" * (3 + len(names)) + "|"]
+        for g, info in enumerate(first):
+            cells = [_cell([runs[g]["ndcg@20"] for runs in report["quartiles"][name]])
+                     for name in names]
+            lines.append(f"| {info['quartile']} | {info['users']} | "
+                         f"{info['train_interactions']} | " + " | ".join(cells) + " |")
+    lines += ["", "Settings chosen on validation:", ""]
+    edges = []
+    for row in report["results"]:
+        lines.append(f"- {row['method']}: {row['params']} (validation NDCG@20 "
+                     f"{row['validation_ndcg@20']:.4f})")
+        edges += [f"- {row['method']}: {name} = {row['params'][name]!r} ({where})"
+                  for name, where in row["at_edge"].items()]
+    if edges:
+        lines += ["", "Choices on the edge of their range (the best setting may lie "
+                  "beyond it: widen the space):", "", *edges]
+    return "\n".join(lines)
+
+
+def write_csv(report, path):
+    """One line per method and seed: the test metrics and the fit time."""
+    with open(path, "w") as fh:
+        fh.write("method," + ",".join(REPORTED) + ",fit_time\n")
+        for row in report["results"]:
+            for run in row["runs"]:
+                fh.write(row["method"] + "," + ",".join(f"{run[n]:.6f}" for n in REPORTED)
+                         + f",{run['fit_time']:.3f}\n")
+
+
+def write_json(report, path):
+    """The whole report, as JSON."""
+    with open(path, "w") as fh:
+        json.dump(report, fh, indent=2, default=str)
+
+
+def plot_quartiles(report, path):
+    """Bar chart of NDCG@20 per quartile of users' train activity (needs matplotlib).
+
+    Parameters
+    ----------
+    report : dict
+        What :func:`run_benchmark` returns.
+    path : str or path-like
+        Where to save the figure; the format follows the extension.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # optional dependency
+        raise ImportError("--plot needs matplotlib: pip install 'sklearn-agn[plot]'") from exc
+    names = list(report["quartiles"])
+    labels = [g["quartile"] for g in report["quartiles"][names[0]][0]] if names else []
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    width = 0.8 / max(len(names), 1)
+    for i, name in enumerate(names):
+        values = np.array([[g["ndcg@20"] for g in run] for run in report["quartiles"][name]])
+        ax.bar(np.arange(len(labels)) + i * width, values.mean(axis=0), width,
+               yerr=values.std(axis=0), label=name)
+    ax.set_xticks(np.arange(len(labels)) + width * (len(names) - 1) / 2, labels)
+    ax.set_xlabel("users by number of train interactions (Q1 = sparsest)")
+    ax.set_ylabel("NDCG@20")
+    if names:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

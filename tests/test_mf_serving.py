@@ -1,0 +1,106 @@
+"""Similar items and explanations of matrix factorisation (sklearn_agn._mf_serving)."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from numpy.testing import assert_allclose, assert_array_equal
+
+from sklearn_agn import MFRecommender
+from sklearn_agn._als import row_lambdas
+from sklearn_agn._mf_serving import explain, similar_items
+from sklearn_agn._validation import mark_generated
+
+from ._synthetic import block_interactions
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, _ = block_interactions(n_users=90, n_items=30, n_blocks=3, density=0.4, seed=0)
+    model = MFRecommender(n_factors=6, n_iter=8, alpha=3.0, regularization=0.5,
+                          regularization_exponent=0.5, dtype="float64", device="cpu",
+                          random_state=0).fit(X)
+    return X, model
+
+
+def test_similar_items_hand_computed():
+    factors = np.array([[1.0, 0.0], [2.0, 0.1], [0.0, 1.0], [-1.0, 0.0], [0.0, 0.0]])
+    # Cosines to item 0: 1 -> .9988, 2 -> 0, 3 -> -1, 4 (zero factors) -> 0;
+    # the tie between 2 and 4 goes to the lower index.
+    assert_array_equal(similar_items(factors, 0, n=4), [1, 2, 4, 3])
+    # Item 2: cosine .05 with item 1, 0 with 0, 3 and 4. Item 3: 0 with 2 and 4.
+    assert_array_equal(similar_items(factors, [2, 3], n=2), [[1, 0], [2, 4]])
+
+
+def test_similar_items_stay_in_planted_blocks(fitted):
+    _, model = fitted
+    similar = similar_items(model.item_factors_, np.arange(30), n=5)
+    block = np.arange(30) // 10
+    assert_array_equal(block[similar], np.repeat(block[:, None], 5, axis=1))
+    assert (similar != np.arange(30)[:, None]).all()
+
+
+@pytest.mark.parametrize("user", [0, 7, 42])
+def test_explain_contributions_sum_to_the_score(fitted, user):
+    X, model = fitted
+    row = X[user]
+    lam = row_lambdas([row.nnz], model.regularization, model.regularization_exponent)[0]
+    history, contributions, scores = explain(
+        model.item_factors_, row, np.arange(30), alpha=model.alpha, user_regularization=lam
+    )
+    assert_array_equal(history, row.indices)
+    assert contributions.shape == (30, row.nnz)
+    expected = model.decision_function(row)[0]
+    assert_allclose(contributions.sum(axis=1), expected, rtol=1e-9, atol=1e-12)
+    assert_allclose(scores, expected, rtol=1e-9, atol=1e-12)
+    # A single item gives one row of contributions and a float score.
+    _, single, score = explain(model.item_factors_, row.toarray().ravel(), 3,
+                               alpha=model.alpha, user_regularization=lam)
+    assert_allclose(single, contributions[3])
+    assert score == pytest.approx(expected[3])
+
+
+def test_explain_hand_computed_one_factor():
+    # One factor: A = Σ_j y_j² + α Σ_i r_i y_i² + λ and
+    # contribution_i = (1 + α r_i) y_j y_i / A.
+    Y = np.array([[1.0], [2.0], [3.0]])
+    row = sp.csr_matrix([[0.0, 1.0, 2.0]])
+    history, contributions, scores = explain(Y, row, [0], alpha=0.5, user_regularization=1.0)
+    A = 14.0 + 0.5 * (1 * 4 + 2 * 9) + 1.0
+    assert_array_equal(history, [1, 2])
+    assert_allclose(contributions, [[1.5 * 1 * 2 / A, 2.0 * 1 * 3 / A]])
+    # Preferences scale each entry's term; an empty history explains nothing.
+    _, weighted, _ = explain(Y, row, [0], alpha=0.5, user_regularization=1.0,
+                             preferences=[0.5, 1.0])
+    assert_allclose(weighted, [[0.5 * 1.5 * 2 / A, 2.0 * 3 / A]])
+    history, contributions, score = explain(Y, np.zeros(3), 1, alpha=0.5, user_regularization=1.0)
+    assert history.size == 0 and contributions.shape == (0,) and score == 0.0
+
+
+def test_explain_validates_input():
+    Y = np.ones((3, 2))
+    with pytest.raises(ValueError, match="one row of 3 items"):
+        explain(Y, np.ones(4), 0, alpha=1.0, user_regularization=1.0)
+    with pytest.raises(ValueError, match="one value per item"):
+        explain(Y, [1.0, 1.0, 0.0], 0, alpha=1.0, user_regularization=1.0, preferences=[1.0])
+    with pytest.raises(ValueError, match=r"outside \[0, 3\)"):
+        explain(Y, [1.0, 0.0, 0.0], 3, alpha=1.0, user_regularization=1.0)
+
+
+def test_model_methods_explain_marked_rows_and_find_similar_items(fitted):
+    X, model = fitted
+    assert_array_equal(model.similar_items([0, 15], n=4),
+                       similar_items(model.item_factors_, [0, 15], n=4))
+    # A row with two generated entries (weight .3): they contribute with their
+    # weight, the penalty counts the real entries only, and the terms still
+    # sum to what the model predicts for that row.
+    row = X[3].tolil()
+    unseen = np.flatnonzero(row.toarray()[0] == 0)[:2]
+    row[0, unseen] = 0.3
+    row = row.tocsr()
+    mark_generated(row, sp.csr_matrix(([True, True], ([0, 0], unseen)), shape=row.shape))
+    history, contributions, scores = model.explain(row, np.arange(30))
+    assert set(unseen) <= set(history)
+    assert_allclose(contributions.sum(axis=1), model.decision_function(row)[0],
+                    rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="one user's row"):
+        model.explain(X[:2], 0)

@@ -1,0 +1,88 @@
+"""The prequential stream benchmark (sklearn_agn.benchmark.stream)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from sklearn_agn import MFRecommender
+from sklearn_agn.benchmark import stream
+
+from ._synthetic import block_interactions
+
+pd = pytest.importorskip("pandas")
+
+DAY = 86400
+
+
+def _log():
+    """60 users x 20 items in blocks, one interaction an hour; user 99 and item 99 appear late."""
+    X, _ = block_interactions(n_users=60, n_items=20, n_blocks=2, density=0.5, seed=0)
+    users, items = X.nonzero()
+    order = np.random.RandomState(0).permutation(len(users))
+    log = pd.DataFrame({"user_id": users[order], "item_id": items[order],
+                        "timestamp": np.arange(len(users)) * 3600})
+    late = pd.DataFrame({"user_id": [99, 99, 0, 99], "item_id": [0, 99, 99, 1],
+                         "timestamp": log.timestamp.max() + np.array([1, 2, 3, DAY + 1])})
+    return pd.concat([log, late], ignore_index=True)
+
+
+def _model():
+    return MFRecommender(n_factors=2, n_iter=2, device="cpu", random_state=0)
+
+
+def test_batches_by_day_and_by_size():
+    times = np.array([0, 10, DAY - 1, DAY, DAY + 5, 3 * DAY])
+    assert stream._batch_bounds(times, 1, "day") == [(1, 3), (3, 5), (5, 6)]
+    assert stream._batch_bounds(times, 1, 2) == [(1, 3), (3, 5), (5, 6)]
+    assert stream._batch_bounds(times, 0, 4) == [(0, 4), (4, 6)]
+
+
+def test_replay_handles_new_users_and_items_and_the_strategies():
+    log = _log()
+    report = stream.replay_stream(log, _model(), initial=0.8, batch=100, refit_every=2)
+    n_initial = int(round(0.8 * len(log)))
+    assert report["data"]["initial"] == n_initial
+    # The catalogue holds item 99 from the start, though it appears last.
+    assert report["data"]["items"] == 21 and report["data"]["users"] == 61
+    batches = report["batches"]
+    assert sum(b["interactions"] for b in batches) == len(log) - n_initial
+    # The last batch holds user 99's first interactions: a cold row, evaluated.
+    assert batches[-1]["evaluated"] >= 1
+    assert sum(b["evaluated"] for b in batches) == report["data"]["evaluated"]
+    rows, cols, _, shape = stream._encode(log)
+    initial = _model().fit(stream._matrix(rows[:n_initial], cols[:n_initial], shape))
+    models = report["models"]
+    np.testing.assert_array_equal(models["fold-in"].item_factors_, initial.item_factors_)
+    everything = _model().fit(stream._matrix(rows, cols, shape))
+    np.testing.assert_allclose(models["refit"].item_factors_, everything.item_factors_)
+    assert not np.allclose(models["partial_fit"].item_factors_, initial.item_factors_)
+    for name, result in report["strategies"].items():
+        assert len(result["ndcg@10"]) == len(result["update_time"]) == len(batches)
+        assert 0 <= result["overall"]["ndcg@10"] <= 1, name
+    assert report["strategies"]["fold-in"]["overall"]["update_time"] < 0.01
+
+
+def test_replay_validation():
+    with pytest.raises(ValueError, match="Unknown strategies"):
+        stream.replay_stream(_log(), _model(), strategies=["online"])
+    with pytest.raises(ValueError, match="batch must be 'day' or a positive int"):
+        stream.replay_stream(_log(), _model(), batch=0)
+    with pytest.raises(ValueError, match=r"initial must lie in \(0, 1\)"):
+        stream.replay_stream(_log(), _model(), initial=1.0)
+
+
+def test_command_line(tmp_path, capsys):
+    path = tmp_path / "u.data"
+    log = _log()
+    log.assign(rating=1).loc[:, ["user_id", "item_id", "rating", "timestamp"]].to_csv(
+        path, sep="\t", header=False, index=False)
+    argv = ["--ratings", str(path), "--batch", "day", "--initial", "0.9", "--n-factors", "2",
+            "--n-iter", "2", "--strategies", "fold-in", "refit", "--quiet",
+            "--json", str(tmp_path / "report.json")]
+    report = stream.main(argv)
+    out = capsys.readouterr().out
+    assert "| fold-in |" in out and "| refit |" in out and "100.0%" in out
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["strategies"]["refit"]["overall"] == report["strategies"]["refit"]["overall"]
+    assert "models" not in saved
