@@ -18,31 +18,17 @@ the attribute path that every cold item is unwanted.
 import copy
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.utils import gen_batches
 from torch.nn import functional as F
 from torch.torch_version import TorchVersion
 
 from ._gan_inference import noise, user_features_batch, validation_ndcg
-from ._gan_networks import Discriminator, Generator, SparseRows, init_weights
+from ._gan_networks import Discriminator, Generator, SparseRows, features_tensor, init_weights
 
 # The fused Adam kernel is several times faster on CPU for these wide layers,
 # but CPU support only arrived in torch 2.4.
 _FUSED_ADAM_ON_CPU = TorchVersion(torch.__version__) >= "2.4"
-
-
-def features_tensor(features, device=None):
-    """A float32 torch tensor of a dense array or a sparse (COO) one of a scipy matrix."""
-    if sp.issparse(features):
-        coo = sp.coo_matrix(features)
-        indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-        values = torch.from_numpy(coo.data.astype(np.float32))
-        tensor = torch.sparse_coo_tensor(indices, values, coo.shape, check_invariants=True)
-        tensor = tensor.coalesce()
-    else:
-        tensor = torch.as_tensor(np.asarray(features, dtype=np.float32))
-    return tensor if device is None else tensor.to(device)
 
 
 def _negative_sample(observed, ratio, generator, allowed=None):

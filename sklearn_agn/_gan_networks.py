@@ -17,6 +17,8 @@ Side information enters in two places:
   stand on its own.
 """
 
+import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -64,6 +66,19 @@ def _features_linear(features, weight):
     if features.is_sparse:
         return torch.sparse.mm(features, weight)
     return features @ weight
+
+
+def features_tensor(features, device=None):
+    """A float32 torch tensor of a dense array or a sparse (COO) one of a scipy matrix."""
+    if sp.issparse(features):
+        coo = sp.coo_matrix(features)
+        indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+        values = torch.from_numpy(coo.data.astype(np.float32))
+        tensor = torch.sparse_coo_tensor(indices, values, coo.shape, check_invariants=True)
+        tensor = tensor.coalesce()
+    else:
+        tensor = torch.as_tensor(np.asarray(features, dtype=np.float32))
+    return tensor if device is None else tensor.to(device)
 
 
 def _mlp_tail(sizes, out_features):
@@ -159,11 +174,61 @@ class Generator(nn.Module):
         embedding, bias = self.item_representation(free_items)
         return torch.sigmoid(h @ embedding.T + bias)
 
+    def init_args(self):
+        """Constructor arguments of a generator of this one's current shape, as plain data.
+
+        Item attributes come back as a scipy CSR matrix or an ndarray and the
+        warm items as a bool ndarray, so that a format that stores no torch
+        tensor (``sklearn_agn.persistence``) can rebuild the module with
+        :meth:`from_init_args` and then load its parameters.
+        """
+        args = {
+            "n_items": int(self.item_weight.shape[0]),
+            "noise_dim": int(self.noise_dim),
+            "hidden_sizes": [int(self.condition_weight.shape[1])]
+            + [int(layer.out_features) for layer in self.hidden],
+            "activation": self.activation,
+            "n_user_features": int(self.n_user_features),
+            "item_attributes": None,
+            "warm_items": None,
+        }
+        if self.item_attributes is not None:
+            attributes = self.item_attributes.detach().cpu()
+            if attributes.is_sparse:
+                attributes = attributes.coalesce()
+            if attributes.is_sparse:
+                indices, values = attributes.indices().numpy(), attributes.values().numpy()
+                args["item_attributes"] = sp.csr_matrix(
+                    (values, (indices[0], indices[1])), shape=tuple(attributes.shape)
+                )
+            else:
+                args["item_attributes"] = attributes.numpy().copy()
+            args["warm_items"] = self.warm_items.cpu().numpy().copy()
+        return args
+
+    @classmethod
+    def from_init_args(cls, args):
+        """A generator of the shape :meth:`init_args` describes (parameters not loaded)."""
+        attributes, warm = args["item_attributes"], args["warm_items"]
+        if attributes is not None:
+            attributes = features_tensor(attributes)
+            warm = torch.as_tensor(warm, dtype=torch.bool)
+        return cls(
+            args["n_items"],
+            args["noise_dim"],
+            tuple(args["hidden_sizes"]),
+            args["activation"],
+            item_attributes=attributes,
+            warm_items=warm,
+            n_user_features=args["n_user_features"],
+        )
+
     @torch.no_grad()
     def add_items(self, item_attributes):
         """Append cold items described by ``item_attributes`` (same layout as the buffer)."""
         n_new, width = item_attributes.shape[0], self.item_weight.shape[1]
-        self.item_attributes = torch.cat([self.item_attributes, item_attributes])
+        attributes = torch.cat([self.item_attributes, item_attributes])
+        self.item_attributes = attributes.coalesce() if attributes.is_sparse else attributes
         self.warm_items = torch.cat([self.warm_items, torch.zeros(n_new, dtype=torch.bool)])
         # Cold items never use their free parameters; zeros keep the shapes aligned.
         self.item_weight = nn.Parameter(torch.cat([self.item_weight, torch.zeros(n_new, width)]))

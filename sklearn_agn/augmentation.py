@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from . import _cfgan, _gan_inference
 from ._fit_state import atomic_fit
-from ._gan_networks import ACTIVATIONS
+from ._gan_networks import ACTIVATIONS, features_tensor
 from ._torch_utils import resolve_device
 from ._validation import (
     check_interactions,
@@ -650,7 +650,7 @@ default=None
             if item_names.shape != (n_new,):
                 raise ValueError(f"item_names must hold {n_new} names, got shape {item_names.shape}.")
             self.feature_names_in_ = np.concatenate([names, item_names])
-        self.generator_.add_items(_cfgan.features_tensor(attributes))
+        self.generator_.add_items(features_tensor(attributes))
         n_items = self.n_features_in_
         self.cold_items_ = np.concatenate([self.cold_items_, np.arange(n_items, n_items + n_new)])
         self.item_popularity_ = np.concatenate([self.item_popularity_, np.zeros(n_new)])
