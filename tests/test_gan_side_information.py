@@ -203,11 +203,11 @@ def test_user_attributes_routed_through_pipeline_and_search(data):
         search = GridSearchCV(
             pipe,
             {"recording__cold_item_share": [0.1, 0.3]},
-            cv=UserKFold(2, random_state=0),
+            cv=UserKFold(2, shuffle=True, random_state=0),
             scoring=make_ranking_scorer("ndcg", k=5),
         ).fit(X_train, y, user_attributes=user_attributes)
     # Every fit (2 settings x 2 folds, then the refit) received its own rows' attributes.
-    train_sizes = [len(train) for train, _ in UserKFold(2, random_state=0).split(X_train, y)]
+    train_sizes = [len(train) for train, _ in UserKFold(2, shuffle=True, random_state=0).split(X_train, y)]
     assert sorted(seen[:4]) == sorted((n, 2) for n in train_sizes * 2)
     assert seen[4] == (N_USERS, 2)
     assert search.best_estimator_[0].n_user_features_in_ == 2
