@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_agn._base import top_k
+from sklearn_agn._validation import generated_mask, real_interactions
 from sklearn_agn.augmentation import GANAugmenter
 from sklearn_agn.metrics import ndcg_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split
@@ -191,15 +192,40 @@ def test_invalid_values_raise(data, bad):
         GANAugmenter(**FAST).fit(X_bad)
 
 
-def test_binarize_false_keeps_values_and_rejects_values_below_one(data):
+def test_binarize_false_keeps_real_values_of_any_size(data):
     X, _, _ = data
-    est = GANAugmenter(**{**FAST, "binarize": False}).fit(X * 4.0)
-    X_aug = est.transform(X * 4.0)
-    np.testing.assert_array_equal(np.asarray(X_aug[X.nonzero()]).ravel(), 4.0)
-    with pytest.raises(ValueError, match="binarize"):
-        est.transform(X * 0.5)
-    with pytest.raises(ValueError, match="binarize"):
-        clone(est).fit(X * 0.5)
+    # Half-star ratings or log1p counts: real interactions below 1 are real all the same.
+    est = GANAugmenter(**{**FAST, "binarize": False}).fit(X * 0.5)
+    X_aug = est.transform(X * 0.5)
+    np.testing.assert_array_equal(np.asarray(X_aug[X.nonzero()]).ravel(), 0.5)
+    assert (real_interactions(X_aug) != sp.csr_matrix(X, dtype=bool)).nnz == 0
+    assert generated_mask(X_aug).nnz == X_aug.nnz - X.nnz > 0
+
+
+def test_transform_marks_exactly_its_generated_entries(data, fitted):
+    X, _, _ = data
+    X_aug = fitted.transform(X)
+    gen = generated_part(X_aug, X)
+    mask = generated_mask(X_aug).tocoo()
+    assert mask.nnz == gen.nnz
+    assert set(zip(mask.row, mask.col)) == set(zip(gen.row, gen.col))
+
+
+@pytest.mark.parametrize("binarize", [True, False])
+def test_augmenting_twice_keeps_generated_feedback_generated(data, fitted, binarize):
+    X, _, _ = data
+    est = copy.deepcopy(fitted).set_params(binarize=binarize, n_generated=2)
+    once = est.transform(X)
+    twice = est.transform(once)
+    # The real entries are X's, whatever the number of passes.
+    assert (real_interactions(twice) != sp.csr_matrix(X, dtype=bool)).nnz == 0
+    # Generated weights survive binarize=True; generated entries are not counted as
+    # real, so sparse rows stay sparse and get 2 more generated items each pass.
+    first = generated_mask(once)
+    assert (sp.csr_matrix(twice)[first.nonzero()] == sp.csr_matrix(once)[first.nonzero()]).all()
+    sparse_rows = np.diff(X.indptr) < est.sparse_threshold
+    per_row = np.diff(generated_mask(twice).tocsr().indptr)
+    np.testing.assert_array_equal(per_row, np.where(sparse_rows, 4, 0))
 
 
 def test_generated_weight_and_ratio(data, fitted):
