@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator
 from . import _cfgan
 from .augmentation import GANAugmenter
 from .baselines import EASE, ItemKNN, MostPopular
+from .generator_recommender import CFGANRecommender
 from .matrix_factorization import MFRecommender
 from .preprocessing import InteractionEncoder
 
@@ -37,23 +38,18 @@ class _TorchModuleState:
                 f"Cannot store a torch module of type {type(module).__name__} safely: "
                 "only the generator of GANAugmenter is supported. Use pickle for it."
             )
-        n_items, first_width = module.condition_weight.shape
-        self.init = {
-            "n_items": int(n_items),
-            "noise_dim": int(module.noise_dim),
-            "hidden_sizes": [int(first_width)] + [int(layer.out_features)
-                                                  for layer in module.tail[:-1]],
-            "activation": module.activation,
-        }
+        # Buffers (item attributes, warm items) travel in ``init``, as plain data.
+        self.init = module.init_args()
+        buffers = {name for name, _ in module.named_buffers()}
         self.state = {name: tensor.detach().cpu().numpy().copy()
-                      for name, tensor in module.state_dict().items()}
+                      for name, tensor in module.state_dict().items() if name not in buffers}
         self.training = bool(module.training)
 
     def to_module(self):
-        init = {**self.init, "hidden_sizes": tuple(self.init["hidden_sizes"])}
-        module = _cfgan.Generator(**init)
-        module.load_state_dict({name: torch.from_numpy(array)
-                                for name, array in self.state.items()})
+        module = _cfgan.Generator.from_init_args(self.init)
+        state = module.state_dict()
+        state.update({name: torch.from_numpy(array) for name, array in self.state.items()})
+        module.load_state_dict(state)
         return module.train(self.training)
 
 
@@ -66,8 +62,8 @@ def _type_name(cls):
 #: containers of fitted attributes (loaded by scipy from their arrays).
 _PACKAGE_TYPES = [
     _type_name(cls)
-    for cls in (MFRecommender, GANAugmenter, EASE, ItemKNN, MostPopular, InteractionEncoder,
-                _TorchModuleState, sp.csr_matrix, sp.csr_array)
+    for cls in (MFRecommender, GANAugmenter, CFGANRecommender, EASE, ItemKNN, MostPopular,
+                InteractionEncoder, _TorchModuleState, sp.csr_matrix, sp.csr_array)
 ]
 
 

@@ -8,7 +8,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import make_pipeline
 
-from sklearn_agn import GANAugmenter, MFRecommender
+from sklearn_agn import CFGANRecommender, GANAugmenter, MFRecommender
 from sklearn_agn.baselines import EASE, ItemKNN, MostPopular
 from sklearn_agn.preprocessing import InteractionEncoder
 
@@ -30,6 +30,9 @@ ESTIMATORS = {
     "MostPopular": lambda: MostPopular(k=3),
     "GANAugmenter": lambda: GANAugmenter(**GAN_PARAMS),
     "pipeline": lambda: make_pipeline(GANAugmenter(**GAN_PARAMS), MFRecommender(**MF_PARAMS)),
+    "CFGANRecommender": lambda: CFGANRecommender(GANAugmenter(**GAN_PARAMS), k=3),
+    "GANAugmenter with item attributes": lambda: GANAugmenter(
+        **GAN_PARAMS, item_attributes=np.repeat(np.eye(2), 6, axis=0)),
 }
 
 
