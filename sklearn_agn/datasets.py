@@ -305,7 +305,8 @@ def load_movielens_100k(path, *, title_tfidf=False, zip_prefix=None, age_bins=6)
     Reads ``u.data``, ``u.item`` (and ``u.genre`` if present) and ``u.user``
     from the unpacked ``ml-100k`` folder, in place. The attributes are built
     with scikit-learn's encoders, fitted here and returned, so that new items
-    or users are encoded the same way (``item_encoder.transform(new_items)``):
+    or users are encoded the same way (``item_encoder.transform(new_items)``, with
+    ``new_items`` a frame with the columns of ``item_info``):
 
     - items: the 19 genre flags as they are, and the release decade one-hot
       encoded (``FunctionTransformer`` then ``OneHotEncoder``; a missing date
@@ -347,9 +348,10 @@ def load_movielens_100k(path, *, title_tfidf=False, zip_prefix=None, age_bins=6)
         item_feature_names, user_feature_names : ndarray of str
             Names of the attribute columns (``get_feature_names_out``).
         item_encoder, user_encoder : sklearn.compose.ColumnTransformer
-            The fitted encoders, from the ``items`` and ``users`` frames.
-        items, users : pandas.DataFrame
-            The raw metadata of ``u.item`` and ``u.user``, one row per id.
+            The fitted encoders, from the ``item_info`` and ``user_info`` frames.
+        item_info, user_info : pandas.DataFrame
+            The raw metadata of ``u.item`` and ``u.user``, one row per id,
+            in the order of ``item_ids`` and ``user_ids``.
         ratings : pandas.DataFrame
             ``u.data`` as :func:`load_movielens` reads it.
 
@@ -428,8 +430,8 @@ def load_movielens_100k(path, *, title_tfidf=False, zip_prefix=None, age_bins=6)
         user_feature_names=user_encoder.get_feature_names_out(),
         item_encoder=item_encoder,
         user_encoder=user_encoder,
-        items=items,
-        users=users,
+        item_info=items,
+        user_info=users,
         ratings=ratings,
     )
 
@@ -505,7 +507,7 @@ def load_item_attributes(path, *, sep=","):
     if not np.isfinite(attributes).all():
         raise ValueError(f"{path}: attribute values must be finite (no missing value, NaN or inf).")
     if ids.duplicated().any():
-        raise ValueError(f"{path}: item id {ids[ids.duplicated()].iloc[0]!r} is listed twice.")
+        raise ValueError(f"{path}: item id {ids[ids.duplicated()].iloc[0]} is listed twice.")
     return Bunch(item_ids=ids.to_numpy(), item_attributes=attributes,
                  feature_names=np.asarray(values.columns, dtype=object))
 

@@ -196,7 +196,7 @@ ITEM_METHODS = [
                         ridge_alpha=params["ridge_alpha"]),
                     {**_MF_SPACE, "ridge_alpha": loguniform(0.1, 1000.0)}),
     ColdStartMethod("LightFM (WARP)", _lightfm,
-                    {"no_components": [16, 32, 64], "learning_rate": loguniform(0.01, 0.1),
+                    {"no_components": [16, 32], "learning_rate": loguniform(0.01, 0.1),
                      "item_alpha": loguniform(1e-7, 1e-4), "epochs": [5, 10, 20]},
                     scores=lambda model, X, users: model.scores(users),
                     requires=_lightfm_missing),
@@ -278,7 +278,8 @@ def _evaluate_subset(method, model, X_train, X, items):
     return ndcg_at_k(truth, ranked, K), _recall(truth, ranked)
 
 
-def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, log=print):
+def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, first_seed=0,
+                        log=print):
     """The item cold-start protocol (module docstring) for each method and seed.
 
     Parameters
@@ -288,7 +289,10 @@ def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, log
     item_attributes : {ndarray, sparse matrix} of shape (n_items, n_features)
     methods : list of ColdStartMethod
     seeds : int, default=10
+        Number of splits, seeds ``first_seed .. first_seed + seeds - 1``.
     budget : int, default=12
+        Most settings tried per method and seed.
+    first_seed : int, default=0
     log : callable, default=print
 
     Returns
@@ -300,7 +304,7 @@ def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, log
     results = {m.name: [] for m in methods}
     all_items = {m.name: [] for m in methods}
     X_all, attributes_all = X, item_attributes
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         X, item_attributes = _relabel_items(X_all, attributes_all, seed)
         warm, cold_val, cold_test = split_items(X, seed)
         is_warm = np.zeros(X.shape[1], dtype=bool)
@@ -437,12 +441,12 @@ def split_users(n_users, seed):
 
 
 def run_user_cold_start(X, user_attributes, methods=USER_METHODS, *, seeds=10, budget=12,
-                        log=print):
+                        first_seed=0, log=print):
     """The user cold-start protocol (module docstring); same output layout as the item one."""
     user_attributes = sp.csr_matrix(user_attributes, dtype=np.float64)
     results = {m.name: [] for m in methods}
     X_all = X
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         X = _relabel_items(X_all, None, seed)[0]
         warm, cold_val, cold_test = split_users(X.shape[0], seed)
         X_warm = sp.csr_matrix(X[warm])
@@ -506,6 +510,23 @@ def format_tables(report):
     return "\n".join(lines)
 
 
+def merge_reports(reports):
+    """One report from reports of the same command on disjoint seed ranges."""
+    merged = {key: value for key, value in reports[0].items()}
+    for table in ("results", "all_items", "user_cold_start"):
+        if table not in merged:
+            continue
+        rows = {}
+        for report in reports:
+            for row in report[table]:
+                rows.setdefault(row["method"], []).extend(row["runs"])
+        merged[table] = [{"method": name, "runs": sorted(runs, key=lambda r: r["seed"])}
+                         for name, runs in rows.items()]
+    merged["command"] = [report["command"] for report in reports]
+    merged["wall_time_s"] = [report["wall_time_s"] for report in reports]
+    return merged
+
+
 def _read_ratings(path):
     """User and item ids of a ratings file: MovieLens formats, else a CSV of user,item,..."""
     try:
@@ -556,10 +577,10 @@ def load_data(ratings, items, *, title_tfidf=False):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m sklearn_agn.benchmark.cold_start",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ratings", required=True,
+    parser.add_argument("--ratings",
                         help="ratings file: MovieLens u.data / ratings.dat / ratings.csv, "
                              "or a CSV whose first columns are user id, item id")
-    parser.add_argument("--items", required=True,
+    parser.add_argument("--items",
                         help="item attributes: ML-100K u.item, or a CSV of item_id + "
                              "numeric columns")
     parser.add_argument("--title-tfidf", action="store_true",
@@ -568,15 +589,31 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=DEFAULT_ITEM_METHODS, choices=names,
                         metavar="NAME", help="item methods to run (default: the non-GAN "
                         "ones): " + ", ".join(repr(n) for n in names))
-    parser.add_argument("--seeds", type=int, default=10, help="splits (seeds 0 .. N-1)")
+    parser.add_argument("--seeds", type=int, default=10, help="number of splits (seeds)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="first seed: runs seeds FIRST .. FIRST + SEEDS - 1, so that "
+                             "seeds can be spread over processes and merged with --merge")
     parser.add_argument("--budget", type=int, default=12, help="settings tried per method")
     parser.add_argument("--user-cold-start", action="store_true",
                         help="also run the user cold-start table (needs u.item's u.user)")
     parser.add_argument("--json", help="write the full report as JSON here")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--no-items", action="store_true",
+                        help="skip the item tables (with --user-cold-start)")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="instead of running: merge the --json reports of runs on "
+                             "disjoint seeds and print (and with --json write) the tables")
     args = parser.parse_args(argv)
-    if args.budget < 1 or args.seeds < 1:
-        parser.error("--budget and --seeds must be >= 1")
+    if args.merge:
+        report = merge_reports([json.loads(Path(path).read_text()) for path in args.merge])
+        print(format_tables(report))
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2, default=str))
+        return report
+    if not (args.ratings and args.items):
+        parser.error("--ratings and --items are required (unless --merge)")
+    if args.budget < 1 or args.seeds < 1 or args.first_seed < 0:
+        parser.error("--budget and --seeds must be >= 1, --first-seed >= 0")
     methods = [m for m in ITEM_METHODS if m.name in args.methods]
     for method in methods:
         reason = method.requires()
@@ -588,11 +625,11 @@ def main(argv=None):
     if args.user_cold_start and user_attributes is None:
         parser.error("--user-cold-start needs user attributes: pass ML-100K's u.item")
     start = time.perf_counter()
-    report = run_item_cold_start(X, attributes, methods, seeds=args.seeds, budget=args.budget,
-                                 log=log)
+    seeds = dict(seeds=args.seeds, budget=args.budget, first_seed=args.first_seed, log=log)
+    report = ({"results": [], "all_items": []} if args.no_items
+              else run_item_cold_start(X, attributes, methods, **seeds))
     if args.user_cold_start:
-        report["user_cold_start"] = run_user_cold_start(X, user_attributes, seeds=args.seeds,
-                                                        budget=args.budget, log=log)
+        report["user_cold_start"] = run_user_cold_start(X, user_attributes, **seeds)
     report["command"] = "python -m sklearn_agn.benchmark.cold_start " + " ".join(
         sys.argv[1:] if argv is None else argv)
     report["data"] = {"users": X.shape[0], "items": X.shape[1], "interactions": int(X.nnz),
@@ -601,7 +638,8 @@ def main(argv=None):
     report["wall_time_s"] = time.perf_counter() - start
     print(f"$ {report['command']}")
     print(f"{X.shape[0]} users, {X.shape[1]} items, {X.nnz} interactions, "
-          f"{attributes.shape[1]} item features; {args.seeds} seeds, budget {args.budget} "
+          f"{attributes.shape[1]} item features; seeds {args.first_seed}.."
+          f"{args.first_seed + args.seeds - 1}, budget {args.budget} "
           f"settings per method, chosen on cold-validation; "
           f"{report['wall_time_s']:.0f} s.\n")
     print(format_tables(report))
