@@ -237,8 +237,12 @@ def _recall(truth, ranked, k=K):
 
 
 def _rank_subset(scores, items, k=K, exclude=None):
-    """Top-k positions (into ``items``) of the scores restricted to ``items``."""
-    return top_k(np.asarray(scores)[:, items], min(k, len(items)), exclude=exclude)
+    """Top-k positions (into ``items``) of the scores restricted to ``items``.
+
+    Padded with -1 (empty slots) when there are fewer than ``k`` items.
+    """
+    ranked = top_k(np.asarray(scores)[:, items], min(k, len(items)), exclude=exclude)
+    return np.pad(ranked, ((0, 0), (0, k - ranked.shape[1])), constant_values=-1)
 
 
 def _keep_columns(X, keep):
