@@ -1,8 +1,9 @@
 """sklearn-agn: recommenders for sparse implicit feedback, densified by a GAN."""
 
+from .attribute_mf import AttributeRidgeMF
 from .augmentation import GANAugmenter
 from .matrix_factorization import MFRecommender
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["GANAugmenter", "MFRecommender", "__version__"]
+__all__ = ["AttributeRidgeMF", "GANAugmenter", "MFRecommender", "__version__"]
