@@ -40,7 +40,8 @@ the warm users' rows; a cold user's row is empty, so the user is ranked
 from their attributes alone: all items, NDCG@20 against all their real
 interactions. Settings are chosen on the cold-validation users.
 
-Tables give mean ± std over seeds; ``--json`` writes every run.
+Tables give mean ± std over seeds; ``--json`` writes every run (and, while the run goes on, the finished seeds
+to ``JSON.partial``).
 """
 
 import argparse
@@ -283,7 +284,7 @@ def _evaluate_subset(method, model, X_train, X, items):
 
 
 def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, first_seed=0,
-                        log=print):
+                        log=print, on_seed=None):
     """The item cold-start protocol (module docstring) for each method and seed.
 
     Parameters
@@ -298,6 +299,9 @@ def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, fir
         Most settings tried per method and seed.
     first_seed : int, default=0
     log : callable, default=print
+    on_seed : callable, default=None
+        Called with the report so far after every seed (e.g. to save it, so
+        that an interrupted run keeps its finished seeds).
 
     Returns
     -------
@@ -335,6 +339,12 @@ def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, fir
                                                 X_train, cold_val, cold_test)})
             log(f"seed {seed} {method.name}: cold-test NDCG@20 {ndcg:.4f} "
                 f"Recall@20 {recall:.4f} with {_short(params)}")
+        if on_seed is not None:
+            on_seed(_item_report(results, all_items))
+    return _item_report(results, all_items)
+
+
+def _item_report(results, all_items):
     return {"results": [{"method": name, "runs": runs} for name, runs in results.items()],
             "all_items": [{"method": name, "runs": runs} for name, runs in all_items.items()]}
 
@@ -630,8 +640,13 @@ def main(argv=None):
         parser.error("--user-cold-start needs user attributes: pass ML-100K's u.item")
     start = time.perf_counter()
     seeds = dict(seeds=args.seeds, budget=args.budget, first_seed=args.first_seed, log=log)
+
+    def save_partial(partial):
+        if args.json:
+            Path(args.json + ".partial").write_text(json.dumps(partial, indent=2, default=str))
+
     report = ({"results": [], "all_items": []} if args.no_items
-              else run_item_cold_start(X, attributes, methods, **seeds))
+              else run_item_cold_start(X, attributes, methods, on_seed=save_partial, **seeds))
     if args.user_cold_start:
         report["user_cold_start"] = run_user_cold_start(X, user_attributes, **seeds)
     report["command"] = "python -m sklearn_agn.benchmark.cold_start " + " ".join(
