@@ -460,9 +460,12 @@ def load_item_attributes(path, *, sep=","):
     Returns
     -------
     data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the attributes:
+
         item_ids : ndarray of shape (n_items,)
             The first column, in file order.
         item_attributes : ndarray of shape (n_items, n_features), float64
+            The other columns.
         feature_names : ndarray of str
             The header of the attribute columns.
 
