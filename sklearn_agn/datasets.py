@@ -1,16 +1,24 @@
-"""Interaction data: loaders for triplet and MovieLens files, a synthetic generator."""
+"""Interaction data: loaders for triplet and MovieLens files, side information, generators."""
 
 import io
 import numbers
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_random_state
+from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-__all__ = ["load_movielens", "load_triplets", "make_interactions"]
+__all__ = [
+    "load_item_attributes",
+    "load_movielens",
+    "load_movielens_100k",
+    "load_triplets",
+    "make_interactions",
+    "make_item_attributes",
+]
 
 
 def _existing_file(path):
@@ -235,6 +243,350 @@ def load_movielens(path):
         )
     except ValueError as exc:  # pandas' ParserError is a ValueError too
         raise ValueError(f"{path}: malformed MovieLens ratings file: {exc}") from exc
+
+
+# The 19 genre flags of ``u.item``, in the order of ``u.genre`` (used when
+# that file is absent).
+_ML100K_GENRES = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
+    "Romance", "Sci-Fi", "Thriller", "War", "Western",
+)
+_ML100K_ITEM_COLUMNS = ("item_id", "title", "release_date", "video_release_date", "imdb_url")
+_ML100K_USER_COLUMNS = ("user_id", "age", "gender", "occupation", "zip_code")
+
+
+def _release_decade(dates):
+    """Release decades ("1990s"; "unknown" when the date is missing) of a date column."""
+    pd = _import_pandas("load_movielens_100k")
+    frame = pd.DataFrame(dates)
+    years = pd.to_datetime(frame.iloc[:, 0], format="%d-%b-%Y", errors="coerce").dt.year
+    decade = (years // 10 * 10).astype("Int64").astype(str) + "s"
+    return decade.where(years.notna(), "unknown").to_frame("decade")
+
+
+def _zip_prefix(codes, digits=1):
+    """First ``digits`` characters of a zip-code column, as strings."""
+    pd = _import_pandas("load_movielens_100k")
+    frame = pd.DataFrame(codes)
+    return frame.iloc[:, 0].astype(str).str[:digits].to_frame("zip_prefix")
+
+
+def _decade_names(transformer, names):
+    return np.array(["decade"], dtype=object)
+
+
+def _zip_names(transformer, names):
+    return np.array(["zip_prefix"], dtype=object)
+
+
+def _read_table(path, columns, caller):
+    pd = _import_pandas(caller)
+    path = _existing_file(path)
+    try:
+        return pd.read_csv(path, sep="|", header=None, names=list(columns),
+                           encoding="latin-1", dtype={"zip_code": str})
+    except ValueError as exc:
+        raise ValueError(f"{path}: malformed file: {exc}") from exc
+
+
+@validate_params(
+    {
+        "path": [str, os.PathLike],
+        "title_tfidf": ["boolean"],
+        "zip_prefix": [Interval(numbers.Integral, 1, 5, closed="both"), None],
+        "age_bins": [Interval(numbers.Integral, 2, None, closed="left")],
+    },
+    prefer_skip_nested_validation=True,
+)
+def load_movielens_100k(path, *, title_tfidf=False, zip_prefix=None, age_bins=6):
+    """Load MovieLens-100K: interactions plus item and user attribute matrices.
+
+    Reads ``u.data``, ``u.item`` (and ``u.genre`` if present) and ``u.user``
+    from the unpacked ``ml-100k`` folder, in place. The attributes are built
+    with scikit-learn's encoders, fitted here and returned, so that new items
+    or users are encoded the same way (``item_encoder.transform(new_items)``, with
+    ``new_items`` a frame with the columns of ``item_info``):
+
+    - items: the 19 genre flags as they are, and the release decade one-hot
+      encoded (``FunctionTransformer`` then ``OneHotEncoder``; a missing date
+      is the category "unknown"); with ``title_tfidf=True``, TF-IDF of the
+      title's words (``TfidfVectorizer``, words in at least two titles);
+    - users: age in ``age_bins`` quantile bins (``KBinsDiscretizer``),
+      gender and occupation one-hot (``OneHotEncoder``); with
+      ``zip_prefix=d``, the first ``d`` characters of the zip code one-hot.
+
+    Every rating counts as one implicit interaction.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``ml-100k`` folder.
+    title_tfidf : bool, default=False
+        Add TF-IDF features of the titles to the item attributes.
+    zip_prefix : int in [1, 5], default=None
+        Add the zip code's first ``zip_prefix`` characters (one-hot) to the
+        user attributes; not used when None.
+    age_bins : int, default=6
+        Number of quantile bins of the users' ages.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the attributes:
+
+        interactions : csr_matrix of shape (n_users, n_items), dtype float32
+            1 where the user rated the item; rows in the order of
+            ``user_ids``, columns in the order of ``item_ids``.
+        item_attributes : csr_matrix of shape (n_items, n_item_features)
+            One row per item, in the order of ``item_ids``.
+        user_attributes : csr_matrix of shape (n_users, n_user_features)
+            One row per user, in the order of ``user_ids``.
+        item_ids, user_ids : ndarray of int64
+            MovieLens ids of the columns and rows (every id of ``u.item``
+            and ``u.user``, sorted).
+        item_feature_names, user_feature_names : ndarray of str
+            Names of the attribute columns (``get_feature_names_out``).
+        item_encoder, user_encoder : sklearn.compose.ColumnTransformer
+            The fitted encoders, from the ``item_info`` and ``user_info`` frames.
+        item_info, user_info : pandas.DataFrame
+            The raw metadata of ``u.item`` and ``u.user``, one row per id,
+            in the order of ``item_ids`` and ``user_ids``.
+        ratings : pandas.DataFrame
+            ``u.data`` as :func:`load_movielens` reads it.
+
+    Raises
+    ------
+    FileNotFoundError
+        If one of the files is missing.
+    ValueError
+        If ``u.data`` refers to an item or user missing from ``u.item`` or
+        ``u.user``, or a file is malformed.
+
+    Examples
+    --------
+    >>> from sklearn_agn.datasets import load_movielens_100k
+    >>> data = load_movielens_100k("ml-100k")  # doctest: +SKIP
+    >>> data.interactions.shape, data.item_attributes.shape  # doctest: +SKIP
+    ((943, 1682), (1682, 27))
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer, OneHotEncoder
+
+    path = Path(path)
+    genre_file = path / "u.genre"
+    genres = _ML100K_GENRES
+    if genre_file.is_file():
+        genres = tuple(line.split("|")[0] for line in
+                       genre_file.read_text(encoding="latin-1").splitlines() if line.strip())
+    items = _read_table(path / "u.item", _ML100K_ITEM_COLUMNS + genres, "load_movielens_100k")
+    items = items.sort_values("item_id", ignore_index=True)
+    items["title"] = items["title"].fillna("")
+    users = _read_table(path / "u.user", _ML100K_USER_COLUMNS, "load_movielens_100k")
+    users = users.sort_values("user_id", ignore_index=True)
+    ratings = load_movielens(_existing_file(path / "u.data"))
+
+    decade = make_pipeline(
+        FunctionTransformer(_release_decade, feature_names_out=_decade_names),
+        OneHotEncoder(handle_unknown="ignore"),
+    )
+    item_parts = [("genre", "passthrough", list(genres)), ("release", decade, ["release_date"])]
+    if title_tfidf:
+        # Words only (no years: the decade says it), each in at least two titles.
+        item_parts.append(("title", TfidfVectorizer(min_df=2, token_pattern=r"(?u)\b[^\W\d_]\w+\b"),
+                           "title"))
+    item_encoder = ColumnTransformer(item_parts, sparse_threshold=1.0,
+                                     verbose_feature_names_out=True)
+    user_parts = [
+        ("age", KBinsDiscretizer(n_bins=age_bins, encode="onehot", strategy="quantile"), ["age"]),
+        ("demographics", OneHotEncoder(handle_unknown="ignore"), ["gender", "occupation"]),
+    ]
+    if zip_prefix is not None:
+        user_parts.append(("zip", make_pipeline(
+            FunctionTransformer(_zip_prefix, kw_args={"digits": zip_prefix},
+                                feature_names_out=_zip_names),
+            OneHotEncoder(handle_unknown="ignore")), ["zip_code"]))
+    user_encoder = ColumnTransformer(user_parts, sparse_threshold=1.0)
+    item_attributes = sp.csr_matrix(item_encoder.fit_transform(items), dtype=np.float64)
+    user_attributes = sp.csr_matrix(user_encoder.fit_transform(users), dtype=np.float64)
+
+    item_ids = items["item_id"].to_numpy(np.int64)
+    user_ids = users["user_id"].to_numpy(np.int64)
+    cols = _positions(item_ids, ratings["item_id"].to_numpy(), "item", path / "u.item")
+    rows = _positions(user_ids, ratings["user_id"].to_numpy(), "user", path / "u.user")
+    interactions = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                                 shape=(len(user_ids), len(item_ids)))
+    interactions.sum_duplicates()
+    interactions.data[:] = 1.0
+    return Bunch(
+        interactions=interactions,
+        item_attributes=item_attributes,
+        user_attributes=user_attributes,
+        item_ids=item_ids,
+        user_ids=user_ids,
+        item_feature_names=item_encoder.get_feature_names_out(),
+        user_feature_names=user_encoder.get_feature_names_out(),
+        item_encoder=item_encoder,
+        user_encoder=user_encoder,
+        item_info=items,
+        user_info=users,
+        ratings=ratings,
+    )
+
+
+def _positions(known_ids, ids, what, source):
+    """Index of each of ``ids`` in the sorted ``known_ids``; ValueError naming an unknown one."""
+    pos = np.searchsorted(known_ids, ids)
+    pos = np.minimum(pos, len(known_ids) - 1)
+    unknown = known_ids[pos] != ids
+    if unknown.any():
+        raise ValueError(f"{what} id {ids[unknown][0]} of u.data is not in {source}.")
+    return pos
+
+
+def load_item_attributes(path, *, sep=","):
+    """Read a CSV of item attributes: an item id column, then numeric columns.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A text file with a header line; the first column holds item ids, every
+        other column a numeric attribute (e.g. one-hot tags, an embedding).
+    sep : str, default=","
+        Column separator.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the attributes:
+
+        item_ids : ndarray of shape (n_items,)
+            The first column, in file order.
+        item_attributes : ndarray of shape (n_items, n_features), float64
+            The other columns.
+        feature_names : ndarray of str
+            The header of the attribute columns.
+
+    Raises
+    ------
+    ImportError
+        If pandas is not installed.
+    FileNotFoundError
+        If ``path`` is not a file.
+    ValueError
+        If a column is not numeric, a value is missing or infinite, or an id
+        is listed twice.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from sklearn_agn.datasets import load_item_attributes
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "items.csv")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("item_id,comedy,drama\\n7,1,0\\n9,0,1\\n")
+    ...     data = load_item_attributes(path)
+    >>> data.item_ids, data.feature_names
+    (array([7, 9]), array(['comedy', 'drama'], dtype=object))
+    >>> data.item_attributes
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    pd = _import_pandas("load_item_attributes")
+    path = _existing_file(path)
+    try:
+        frame = pd.read_csv(path, sep=sep)
+    except ValueError as exc:
+        raise ValueError(f"{path}: malformed attribute file: {exc}") from exc
+    if frame.shape[1] < 2:
+        raise ValueError(f"{path}: needs an item id column and at least one attribute column.")
+    ids, values = frame.iloc[:, 0], frame.iloc[:, 1:]
+    bad = [str(c) for c, dtype in values.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)]
+    if bad:
+        raise ValueError(f"{path}: attribute columns must be numeric; {bad} are not.")
+    attributes = values.to_numpy(np.float64)
+    if not np.isfinite(attributes).all():
+        raise ValueError(f"{path}: attribute values must be finite (no missing value, NaN or inf).")
+    if ids.duplicated().any():
+        raise ValueError(f"{path}: item id {ids[ids.duplicated()].iloc[0]} is listed twice.")
+    return Bunch(item_ids=ids.to_numpy(), item_attributes=attributes,
+                 feature_names=np.asarray(values.columns, dtype=object))
+
+
+@validate_params(
+    {
+        "item_factors": ["array-like"],
+        "n_features": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_active": [Interval(numbers.Integral, 1, None, closed="left")],
+        "noise": [Interval(numbers.Real, 0, 1, closed="both")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_item_attributes(item_factors, n_features=20, *, n_active=3, noise=0.2,
+                         random_state=None):
+    """Generate binary item attributes that reveal the planted clusters of items.
+
+    Meant for the ``item_factors`` returned by :func:`make_interactions`: the
+    ``n_features`` attributes (think of genres or tags) are dealt out to the
+    clusters in turn, so cluster ``c`` owns the features ``f`` with
+    ``f % n_clusters == c``. Each item gets ``n_active`` draws: with
+    probability ``1 - noise`` a feature of its own cluster, otherwise any
+    feature; repeated draws merge, so an item has 1 to ``n_active``
+    attributes. With ``noise=0`` the attributes identify the cluster exactly;
+    with ``noise=1`` they carry no information.
+
+    Parameters
+    ----------
+    item_factors : array-like of shape (n_items, n_clusters)
+        Each item's cluster is ``item_factors[i].argmax()``.
+    n_features : int, default=20
+        Number of attributes, at least the number of clusters.
+    n_active : int, default=3
+        Attribute draws per item.
+    noise : float in [0, 1], default=0.2
+        Probability that a draw ignores the item's cluster.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the draws.
+
+    Returns
+    -------
+    item_attributes : csr_matrix of shape (n_items, n_features), dtype float64
+        1 where an item has an attribute.
+
+    Examples
+    --------
+    >>> from sklearn_agn.datasets import make_interactions, make_item_attributes
+    >>> X, _, item_factors = make_interactions(
+    ...     500, 100, 5000, n_factors=4, random_state=0, return_factors=True)
+    >>> A = make_item_attributes(item_factors, n_features=12, random_state=0)
+    >>> A.shape
+    (100, 12)
+    """
+    item_factors = np.asarray(item_factors)
+    if item_factors.ndim != 2:
+        raise ValueError(f"item_factors must be 2-D, got shape {item_factors.shape}.")
+    n_items, n_clusters = item_factors.shape
+    if n_features < n_clusters:
+        raise ValueError(
+            f"n_features={n_features} is smaller than the {n_clusters} clusters: some "
+            "cluster would own no attribute."
+        )
+    rng = check_random_state(random_state)
+    cluster = item_factors.argmax(axis=1)
+    # Features owned by cluster c: c, c + n_clusters, c + 2 * n_clusters, ...
+    owned = np.bincount(np.arange(n_features) % n_clusters, minlength=n_clusters)
+    draws = np.repeat(cluster, n_active)
+    own = draws + n_clusters * rng.randint(0, np.iinfo(np.int32).max, draws.size) % owned[draws]
+    anywhere = rng.randint(n_features, size=draws.size)
+    features = np.where(rng.random_sample(draws.size) < noise, anywhere, own)
+    attributes = sp.csr_matrix((np.ones(draws.size), (np.repeat(np.arange(n_items), n_active),
+                                                      features)), shape=(n_items, n_features))
+    attributes.sum_duplicates()
+    attributes.data[:] = 1.0
+    return attributes
 
 
 # Users per chunk are chosen so that a chunk holds about this many interactions:

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklearn_agn.datasets import load_movielens, load_triplets, make_interactions
+from sklearn_agn.datasets import (
+    load_item_attributes,
+    load_movielens,
+    load_movielens_100k,
+    load_triplets,
+    make_interactions,
+    make_item_attributes,
+)
 
 ML100K = Path(__file__).parents[2] / "shared" / "data" / "ml100k-cfgan"
 
@@ -307,3 +314,121 @@ def test_make_interactions_never_densifies():
 def test_make_interactions_validation(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_interactions(*args, **kwargs)
+
+
+# --- load_movielens_100k ------------------------------------------------------------------
+
+ML100K_RAW = Path(__file__).parents[2] / "shared" / "data" / "ml-100k"
+_GENRES = ["unknown", "Action", "Comedy"]
+
+
+def _write_ml100k(folder):
+    """A three-genre miniature of the ml-100k folder (same formats)."""
+    folder.mkdir()
+    (folder / "u.genre").write_text("".join(f"{g}|{i}\n" for i, g in enumerate(_GENRES)))
+    (folder / "u.item").write_bytes(
+        "20|Caf\xe9 Story (1995)|01-Jan-1995||http://x|0|0|1\n"
+        "10|Toy Story (1995)|01-Jan-1995||http://x|0|1|1\n"
+        "30|unknown||||1|0|0\n"
+        "40|Old Story (1968)|01-Jan-1968||http://x|0|1|0\n".encode("latin-1"))
+    (folder / "u.user").write_text("2|53|F|other|94043\n1|24|M|technician|85711\n"
+                                   "3|23|M|writer|T8H1N\n")
+    (folder / "u.data").write_text("1\t10\t5\t100\n2\t20\t3\t101\n1\t40\t4\t102\n"
+                                   "3\t10\t1\t103\n1\t10\t2\t104\n")
+    return folder
+
+
+def test_load_movielens_100k_small_files(tmp_path):
+    data = _write_ml100k(tmp_path / "ml-100k")
+    data = load_movielens_100k(data, age_bins=2)
+    np.testing.assert_array_equal(data.item_ids, [10, 20, 30, 40])
+    np.testing.assert_array_equal(data.user_ids, [1, 2, 3])
+    # Rows follow user_ids, columns item_ids; a rating counted twice is one interaction.
+    np.testing.assert_array_equal(data.interactions.toarray(),
+                                  [[1, 0, 0, 1], [0, 1, 0, 0], [1, 0, 0, 0]])
+    names = list(data.item_feature_names)
+    assert names == ["genre__unknown", "genre__Action", "genre__Comedy", "release__decade_1960s",
+                     "release__decade_1990s", "release__decade_unknown"]
+    np.testing.assert_array_equal(data.item_attributes.toarray(),
+                                  [[0, 1, 1, 0, 1, 0], [0, 0, 1, 0, 1, 0],
+                                   [1, 0, 0, 0, 0, 1], [0, 1, 0, 1, 0, 0]])
+    assert data.item_info["title"][1] == "Café Story (1995)"  # latin-1
+    users = data.user_attributes.toarray()
+    user_names = list(data.user_feature_names)
+    assert users.shape == (3, 2 + 2 + 3)  # 2 age bins, gender, 3 occupations
+    assert users[:, user_names.index("demographics__gender_F")].tolist() == [0, 1, 0]
+    assert users[:, user_names.index("demographics__occupation_writer")].tolist() == [0, 0, 1]
+    np.testing.assert_array_equal(users[:, :2].sum(axis=1), 1)  # one age bin each
+    # The fitted encoders encode new items the same way.
+    new = data.item_info.iloc[[3]].assign(item_id=50)
+    np.testing.assert_array_equal(data.item_encoder.transform(new).toarray(),
+                                  data.item_attributes[[3]].toarray())
+
+
+def test_load_movielens_100k_optional_features(tmp_path):
+    folder = _write_ml100k(tmp_path / "ml-100k")
+    data = load_movielens_100k(folder, title_tfidf=True, zip_prefix=1, age_bins=2)
+    titles = [n for n in data.item_feature_names if n.startswith("title__")]
+    assert titles == ["title__story"]  # the only word in two titles; years are no words
+    zips = [n for n in data.user_feature_names if n.startswith("zip__")]
+    assert zips == ["zip__zip_prefix_8", "zip__zip_prefix_9", "zip__zip_prefix_T"]
+
+
+def test_load_movielens_100k_errors(tmp_path):
+    folder = _write_ml100k(tmp_path / "ml-100k")
+    with open(folder / "u.data", "a") as f:
+        f.write("1\t99\t5\t105\n")
+    with pytest.raises(ValueError, match="item id 99 of u.data is not in"):
+        load_movielens_100k(folder, age_bins=2)
+    (folder / "u.user").unlink()
+    with pytest.raises(FileNotFoundError, match="u.user does not exist"):
+        load_movielens_100k(folder)
+
+
+def test_load_movielens_100k_real_files():
+    if not (ML100K_RAW / "u.item").exists():
+        pytest.skip(f"raw MovieLens-100K not found at {ML100K_RAW}")
+    data = load_movielens_100k(ML100K_RAW)
+    assert data.interactions.shape == (943, 1682) and data.interactions.nnz == 100_000
+    # 19 genres + 8 decades (1920s-1990s) + unknown release date.
+    assert data.item_attributes.shape == (1682, 28)
+    assert data.item_attributes[:, :19].sum() == data.item_info.iloc[:, 5:].to_numpy().sum()
+    np.testing.assert_array_equal(data.item_attributes[:, 19:].sum(axis=1), 1)
+    assert data.user_attributes.shape == (943, 6 + 2 + 21)
+
+
+# --- load_item_attributes -----------------------------------------------------------------
+
+
+def test_load_item_attributes_hand_checked_and_errors(tmp_path):
+    data = load_item_attributes(_write(tmp_path, "id,a,b\n3,1,0.5\n1,0,2\n", "items.csv"))
+    np.testing.assert_array_equal(data.item_ids, [3, 1])
+    np.testing.assert_array_equal(data.item_attributes, [[1, 0.5], [0, 2]])
+    assert list(data.feature_names) == ["a", "b"]
+    with pytest.raises(ValueError, match=r"must be numeric; \['tag'\] are not"):
+        load_item_attributes(_write(tmp_path, "id,a,tag\n1,0,x\n", "bad.csv"))
+    with pytest.raises(ValueError, match="must be finite"):
+        load_item_attributes(_write(tmp_path, "id,a\n1,\n2,1\n", "nan.csv"))
+    with pytest.raises(ValueError, match="item id 1 is listed twice"):
+        load_item_attributes(_write(tmp_path, "id,a\n1,0\n1,1\n", "dup.csv"))
+    with pytest.raises(ValueError, match="at least one attribute column"):
+        load_item_attributes(_write(tmp_path, "id\n1\n", "ids.csv"))
+
+
+# --- make_item_attributes -----------------------------------------------------------------
+
+
+def test_make_item_attributes_reveals_the_planted_clusters():
+    _, _, item_factors = make_interactions(300, 60, 3000, n_factors=3, random_state=0,
+                                           return_factors=True)
+    cluster = item_factors.argmax(axis=1)
+    A = make_item_attributes(item_factors, n_features=9, n_active=2, noise=0.0, random_state=0)
+    assert A.shape == (60, 9) and set(A.data) == {1.0}
+    rows, cols = A.nonzero()
+    np.testing.assert_array_equal(cols % 3, cluster[rows])  # cluster c owns c, c + 3, c + 6
+    assert ((A.getnnz(axis=1) >= 1) & (A.getnnz(axis=1) <= 2)).all()
+    noisy = make_item_attributes(item_factors, n_features=9, noise=1.0, random_state=0)
+    rows, cols = noisy.nonzero()
+    assert np.mean(cols % 3 == cluster[rows]) < 0.6  # about 1/3 by chance
+    with pytest.raises(ValueError, match="smaller than the 3 clusters"):
+        make_item_attributes(item_factors, n_features=2)

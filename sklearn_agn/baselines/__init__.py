@@ -5,10 +5,14 @@ those were published on (Ferrari Dacrema et al., 2021). They share
 ``BaseRecommender``'s ``predict`` / ``decision_function`` / ``score`` with
 ``MFRecommender``, so every comparison runs through the same ranking, seen-item
 filter and metric code.
+
+``FeaturePopularity`` and ``AttributeKNN`` also score items that have no
+interaction yet (cold items) from their attributes.
 """
 
+from ._attributes import AttributeKNN, FeaturePopularity
 from ._ease import EASE
 from ._itemknn import ItemKNN
 from ._popularity import MostPopular
 
-__all__ = ["EASE", "ItemKNN", "MostPopular"]
+__all__ = ["AttributeKNN", "EASE", "FeaturePopularity", "ItemKNN", "MostPopular"]

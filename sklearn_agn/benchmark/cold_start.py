@@ -1,0 +1,672 @@
+"""Cold-start benchmark: recommending items (and users) that have no interaction yet.
+
+Usage::
+
+    python -m sklearn_agn.benchmark.cold_start --ratings RATINGS --items ITEMS [options]
+
+RATINGS is a MovieLens ratings file (``u.data``, ``ratings.dat``,
+``ratings.csv``) or a CSV whose first two columns are user and item ids.
+ITEMS is ML-100K's ``u.item`` (genres and release decade, plus TF-IDF of the
+titles with ``--title-tfidf``, through :func:`~sklearn_agn.datasets.load_movielens_100k`;
+its ``u.user`` then gives the user attributes) or a CSV of ``item_id`` and
+numeric attribute columns (:func:`~sklearn_agn.datasets.load_item_attributes`).
+Every method gets the same attribute matrix.
+
+Item cold start, the protocol of GAR (Chen et al., SIGIR 2022) and ColdRec,
+for each seed ``s`` in ``0 .. --seeds - 1`` (seed = split):
+
+1. The items are relabelled in a random order (seed ``s``), so that ties in
+   a ranking are broken at random rather than by id (MovieLens ids
+   correlate with popularity). The items that appear in RATINGS are
+   shuffled with seed ``s``: 80% are
+   warm, 20% cold; the cold items are split 50/50 into cold-validation and
+   cold-test. The training matrix holds all the interactions on warm items.
+2. For every user with an interaction on a cold-test item, only the
+   cold-test items are ranked; Recall@20 (hits / min(relevant, 20)) and
+   NDCG@20 (binary relevance) are averaged over those users.
+3. Every choice is made on the cold-validation items, ranked the same way:
+   each method tries ``--budget`` settings drawn by ``ParameterSampler``
+   (seed ``s``) from log-uniform ranges and keeps the best by NDCG@20.
+4. All-items table: the same users, with 20% of their warm training
+   interactions held out (seed ``s``), rank the warm and cold-test items
+   together (cold-validation items are left out of the catalogue), with the
+   chosen settings refitted on the rest: NDCG@20 against their held-out warm
+   and cold-test items, NDCG@20 against the held-out warm items alone (warm
+   accuracy), and the share of cold items in the top 20.
+
+User cold start (with user attributes): users are shuffled with seed ``s``;
+80% are warm, 10% cold-validation, 10% cold-test. The training matrix holds
+the warm users' rows; a cold user's row is empty, so the user is ranked
+from their attributes alone: all items, NDCG@20 against all their real
+interactions. Settings are chosen on the cold-validation users.
+
+Tables give mean ± std over seeds; ``--json`` writes every run (and, while the run goes on, the finished seeds
+to ``JSON.partial``).
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.stats import loguniform
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import ParameterSampler
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import normalize
+from sklearn.utils import check_random_state
+
+from .._base import top_k
+from ..attribute_mf import AttributeRidgeMF
+from ..augmentation import GANAugmenter
+from ..baselines import AttributeKNN, FeaturePopularity
+from ..datasets import load_item_attributes, load_movielens, load_movielens_100k
+from ..matrix_factorization import MFRecommender
+from ..metrics import _hits, ndcg_at_k
+from ..model_selection import holdout_split
+
+__all__ = ["ColdStartMethod", "ITEM_METHODS", "USER_METHODS", "run_item_cold_start",
+           "run_user_cold_start", "main"]
+
+K = 20
+# MF settings shared by the methods built on MF: the constant-penalty iALS
+# regime, tuned over the ranges that were best on ML-100K (docs/benchmarks.rst).
+_MF_FIXED = {"regularization_exponent": 0.0, "n_iter": 15}
+_MF_SPACE = {
+    "mf__n_factors": [16, 32, 64],
+    "mf__regularization": loguniform(1.0, 100.0),
+    "mf__alpha": loguniform(0.5, 10.0),
+}
+
+
+class ColdStartMethod:
+    """A method of the cold-start tables: how to build it, fit it and score users.
+
+    Parameters
+    ----------
+    name : str
+        Row label.
+    build : callable
+        ``build(params, seed, item_attributes) -> estimator`` (unfitted).
+    space : dict
+        Distributions (or lists) of its hyper-parameters, for
+        ``ParameterSampler``; empty when it has none.
+    scores : callable, default=None
+        ``scores(model, X, users) -> (len(users), n_items)`` array, the
+        scores of the fitted ``model`` for the given rows of the training
+        matrix ``X``; ``model.decision_function(X[users])`` when None.
+    requires : callable, default=None
+        Returns None when the method can run here, else the reason it cannot.
+    """
+
+    def __init__(self, name, build, space, scores=None, requires=None):
+        self.name = name
+        self.build = build
+        self.space = space
+        self.scores = scores or (lambda model, X, users: model.decision_function(X[users]))
+        self.requires = requires or (lambda: None)
+
+    def settings(self, budget, seed):
+        """At most ``budget`` settings drawn from ``space`` (one when it is empty)."""
+        if not self.space:
+            return [{}]
+        with warnings.catch_warnings():
+            # A space of lists smaller than the budget: all of it, without a warning.
+            warnings.simplefilter("ignore", UserWarning)
+            return list(ParameterSampler(self.space, budget, random_state=seed))
+
+
+def _mf(params, seed):
+    mf = {key[len("mf__"):]: value for key, value in params.items() if key.startswith("mf__")}
+    return MFRecommender(**{**_MF_FIXED, **mf}, n_jobs=1, random_state=seed)
+
+
+def _random_scores(model, X, users):
+    # One seeded permutation per call: cold items in an arbitrary order.
+    return check_random_state(model).random_sample((len(users), X.shape[1]))
+
+
+def _lightfm_missing():
+    try:
+        import lightfm  # noqa: F401
+    except ImportError:
+        return "lightfm is not installed (pip install lightfm-next)"
+    return None
+
+
+def _gan_missing():
+    from inspect import signature
+
+    if "item_attributes" not in signature(GANAugmenter).parameters:
+        return ("this version's GANAugmenter takes no item_attributes (issue 11 adds them); "
+                "the GAN methods cannot score cold items")
+    return None
+
+
+class _LightFMRanker:
+    """LightFM with WARP loss and attribute features only (no per-item identity)."""
+
+    def __init__(self, item_attributes, seed, no_components=32, learning_rate=0.05,
+                 item_alpha=1e-6, epochs=10):
+        self.item_attributes = sp.csr_matrix(item_attributes, dtype=np.float32)
+        self.seed = seed
+        self.params = dict(no_components=no_components, learning_rate=learning_rate,
+                           item_alpha=item_alpha)
+        self.epochs = epochs
+
+    def fit(self, X):
+        from lightfm import LightFM
+
+        self.model_ = LightFM(loss="warp", random_state=self.seed, **self.params)
+        self.model_.fit(sp.coo_matrix(X), item_features=self.item_attributes,
+                        epochs=self.epochs, num_threads=1)
+        return self
+
+    def scores(self, users):
+        item_bias, items = self.model_.get_item_representations(self.item_attributes)
+        user_bias, user_factors = self.model_.get_user_representations()
+        return user_factors[users] @ items.T + item_bias
+
+
+def _lightfm(params, seed, attributes):
+    return _LightFMRanker(attributes, seed, **params)
+
+
+def _gan_params(params):
+    return {key[len("gan__"):]: value for key, value in params.items()
+            if key.startswith("gan__")}
+
+
+ITEM_METHODS = [
+    ColdStartMethod("random", lambda params, seed, A: _Seeded(seed), {},
+                    scores=lambda model, X, users: _random_scores(model.seed, X, users)),
+    ColdStartMethod("MF alone", lambda params, seed, A: _mf(params, seed),
+                    {"mf__n_factors": [32], "mf__regularization": [10.0], "mf__alpha": [1.0]}),
+    ColdStartMethod("feature popularity",
+                    lambda params, seed, A: FeaturePopularity(item_attributes=A), {}),
+    ColdStartMethod("attribute item-KNN",
+                    lambda params, seed, A: AttributeKNN(item_attributes=A, **params),
+                    {"n_neighbors": [10, 20, 50, 100, 200, 400, 800]}),
+    ColdStartMethod("MF + ridge map",
+                    lambda params, seed, A: AttributeRidgeMF(
+                        _mf(params, seed), item_attributes=A,
+                        ridge_alpha=params["ridge_alpha"]),
+                    {**_MF_SPACE, "ridge_alpha": loguniform(0.1, 1000.0)}),
+    ColdStartMethod("LightFM (WARP)", _lightfm,
+                    {"no_components": [16, 32], "learning_rate": loguniform(0.01, 0.1),
+                     "item_alpha": loguniform(1e-7, 1e-4), "epochs": [5, 10, 20]},
+                    scores=lambda model, X, users: model.scores(users),
+                    requires=_lightfm_missing),
+    ColdStartMethod("GAN + MF",
+                    lambda params, seed, A: make_pipeline(
+                        GANAugmenter(item_attributes=A, random_state=seed,
+                                     **_gan_params(params)),
+                        _mf(params, seed)),
+                    {**_MF_SPACE},
+                    requires=_gan_missing),
+    ColdStartMethod("generator alone",
+                    lambda params, seed, A: GANAugmenter(item_attributes=A, random_state=seed,
+                                                         **_gan_params(params)),
+                    {},
+                    scores=lambda model, X, users: model.score_items(X[users]),
+                    requires=_gan_missing),
+]
+DEFAULT_ITEM_METHODS = ["random", "MF alone", "feature popularity", "attribute item-KNN",
+                        "MF + ridge map", "LightFM (WARP)"]
+
+
+class _Seeded:
+    """The "random" method's model: nothing to learn but its seed."""
+
+    def __init__(self, seed):
+        self.seed = seed
+
+    def fit(self, X):
+        return self
+
+
+def _recall(truth, ranked, k=K):
+    """Recall@k as GAR and ColdRec define it: hits / min(relevant, k), over users with one."""
+    n_true = np.diff(truth.indptr)
+    evaluated = n_true > 0
+    hits = _hits(truth, ranked[:, :k])[evaluated].sum(axis=1)
+    return float(np.mean(hits / np.minimum(n_true[evaluated], k)))
+
+
+def _rank_subset(scores, items, k=K, exclude=None):
+    """Top-k positions (into ``items``) of the scores restricted to ``items``.
+
+    Padded with -1 (empty slots) when there are fewer than ``k`` items.
+    """
+    ranked = top_k(np.asarray(scores)[:, items], min(k, len(items)), exclude=exclude)
+    return np.pad(ranked, ((0, 0), (0, k - ranked.shape[1])), constant_values=-1)
+
+
+def _keep_columns(X, keep):
+    """``X`` with the columns outside the boolean mask ``keep`` emptied (same shape)."""
+    X = sp.csr_matrix(X @ sp.diags(keep.astype(X.dtype)))
+    X.eliminate_zeros()
+    return X
+
+
+def _relabel_items(X, item_attributes, seed):
+    """Columns (and attribute rows) in a random order of seed ``seed``.
+
+    Ranking breaks ties by the lower column index; in a file's order that
+    would favour, among tied items, those with low ids, and MovieLens ids
+    correlate with popularity. A cold item all of whose scores tie (MF's
+    cold items, items with the same attributes) is thus ranked at random.
+    """
+    order = check_random_state(seed).permutation(X.shape[1])
+    attributes = item_attributes[order] if item_attributes is not None else None
+    return sp.csr_matrix(X[:, order]), attributes
+
+
+def split_items(X, seed, warm_share=0.8):
+    """Warm, cold-validation and cold-test item indices of one seed."""
+    present = np.flatnonzero(X.getnnz(axis=0))
+    perm = check_random_state(seed).permutation(present)
+    n_warm = int(round(warm_share * len(perm)))
+    cold = perm[n_warm:]
+    half = len(cold) // 2
+    return np.sort(perm[:n_warm]), np.sort(cold[:half]), np.sort(cold[half:])
+
+
+def _evaluate_subset(method, model, X_train, X, items):
+    users = np.flatnonzero(X[:, items].getnnz(axis=1))
+    truth = sp.csr_matrix(X[users][:, items])
+    ranked = _rank_subset(method.scores(model, X_train, users), items)
+    return ndcg_at_k(truth, ranked, K), _recall(truth, ranked)
+
+
+def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, first_seed=0,
+                        log=print, on_seed=None):
+    """The item cold-start protocol (module docstring) for each method and seed.
+
+    Parameters
+    ----------
+    X : csr_matrix of shape (n_users, n_items)
+        All interactions.
+    item_attributes : {ndarray, sparse matrix} of shape (n_items, n_features)
+    methods : list of ColdStartMethod
+    seeds : int, default=10
+        Number of splits, seeds ``first_seed .. first_seed + seeds - 1``.
+    budget : int, default=12
+        Most settings tried per method and seed.
+    first_seed : int, default=0
+    log : callable, default=print
+    on_seed : callable, default=None
+        Called with the report so far after every seed (e.g. to save it, so
+        that an interrupted run keeps its finished seeds).
+
+    Returns
+    -------
+    dict
+        ``{"results": [...], "all_items": [...]}``, one entry per method,
+        each with one run per seed.
+    """
+    results = {m.name: [] for m in methods}
+    all_items = {m.name: [] for m in methods}
+    X_all, attributes_all = X, item_attributes
+    for seed in range(first_seed, first_seed + seeds):
+        X, item_attributes = _relabel_items(X_all, attributes_all, seed)
+        warm, cold_val, cold_test = split_items(X, seed)
+        is_warm = np.zeros(X.shape[1], dtype=bool)
+        is_warm[warm] = True
+        X_train = _keep_columns(X, is_warm)
+        for method in methods:
+            best = None
+            for params in method.settings(budget, seed):
+                start = time.perf_counter()
+                model = method.build(params, seed, item_attributes).fit(X_train)
+                fit_time = time.perf_counter() - start
+                val = _evaluate_subset(method, model, X_train, X, cold_val)[0]
+                log(f"  seed {seed} {method.name} {_short(params)}: "
+                    f"cold-validation NDCG@20 {val:.4f}")
+                if best is None or val > best[0]:
+                    test = _evaluate_subset(method, model, X_train, X, cold_test)
+                    best = (val, params, test, fit_time)
+            val, params, (ndcg, recall), fit_time = best
+            results[method.name].append({"seed": seed, "params": _plain(params),
+                                         "validation_ndcg@20": val, "ndcg@20": ndcg,
+                                         "recall@20": recall, "fit_time": fit_time})
+            all_items[method.name].append(
+                {"seed": seed, **_all_items_run(method, params, seed, item_attributes, X,
+                                                X_train, cold_val, cold_test)})
+            log(f"seed {seed} {method.name}: cold-test NDCG@20 {ndcg:.4f} "
+                f"Recall@20 {recall:.4f} with {_short(params)}")
+        if on_seed is not None:
+            on_seed(_item_report(results, all_items))
+    return _item_report(results, all_items)
+
+
+def _item_report(results, all_items):
+    return {"results": [{"method": name, "runs": runs} for name, runs in results.items()],
+            "all_items": [{"method": name, "runs": runs} for name, runs in all_items.items()]}
+
+
+def _all_items_run(method, params, seed, item_attributes, X, X_train, cold_val, cold_test):
+    users = np.flatnonzero(X[:, cold_test].getnnz(axis=1))
+    X_fit, held = holdout_split(X_train, 0.2, random_state=seed)
+    X_fit, held = sp.csr_matrix(X_fit), sp.csr_matrix(held)
+    model = method.build(params, seed, item_attributes).fit(X_fit)
+    catalogue = np.setdiff1d(np.arange(X.shape[1]), cold_val)
+    seen = X_fit[users][:, catalogue]
+    ranked = _rank_subset(method.scores(model, X_fit, users), catalogue,
+                          exclude=seen.astype(bool))
+    is_cold = np.isin(catalogue, cold_test)
+    cold_truth = _keep_columns(X[users], np.isin(np.arange(X.shape[1]), cold_test))
+    truth_all = sp.csr_matrix((held[users] + cold_truth)[:, catalogue])
+    truth_warm = sp.csr_matrix(held[users][:, catalogue])
+    in_top = ranked[ranked >= 0]
+    return {"ndcg@20": ndcg_at_k(truth_all, ranked, K),
+            "warm_ndcg@20": _mean_ndcg_defined(truth_warm, ranked),
+            "cold_share@20": float(is_cold[in_top].mean()) if in_top.size else 0.0}
+
+
+def _mean_ndcg_defined(truth, ranked):
+    keep = truth.getnnz(axis=1) > 0
+    return ndcg_at_k(truth[keep], ranked[keep], K)
+
+
+def _short(params):
+    return "{" + ", ".join(f"{k}={_fmt(v)}" for k, v in params.items()) + "}"
+
+
+def _fmt(value):
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _plain(params):
+    return {k: (v.item() if hasattr(v, "item") else v) for k, v in params.items()}
+
+
+# --- user cold start ---------------------------------------------------------------------
+
+
+class _Popularity:
+    def fit(self, X, user_attributes):
+        self.popularity_ = np.asarray(X.getnnz(axis=0), dtype=np.float64)
+        return self
+
+    def scores(self, user_attributes):
+        return np.tile(self.popularity_, (user_attributes.shape[0], 1))
+
+
+class _DemographicKNN:
+    """Sum of the rows of the warm users most similar in attributes (cosine)."""
+
+    def __init__(self, n_neighbors):
+        self.n_neighbors = n_neighbors
+
+    def fit(self, X, user_attributes):
+        self.X_ = sp.csr_matrix(X, dtype=np.float64)
+        self.attributes_ = normalize(sp.csr_matrix(user_attributes))
+        return self
+
+    def scores(self, user_attributes):
+        sim = (normalize(sp.csr_matrix(user_attributes)) @ self.attributes_.T).toarray()
+        n_keep = min(self.n_neighbors, sim.shape[1])
+        cut = np.argpartition(-sim, n_keep - 1, axis=1)[:, :n_keep]
+        weights = np.zeros_like(sim)
+        np.put_along_axis(weights, cut, np.take_along_axis(sim, cut, axis=1), axis=1)
+        return np.asarray(self.X_.T @ weights.T).T
+
+
+class _UserRidgeMF:
+    """MF on warm users, a ridge map from user attributes to their folded-in factors."""
+
+    def __init__(self, mf, ridge_alpha):
+        self.mf = mf
+        self.ridge_alpha = ridge_alpha
+
+    def fit(self, X, user_attributes):
+        self.mf_ = self.mf.fit(X)
+        self.ridge_ = Ridge(alpha=self.ridge_alpha).fit(user_attributes, self.mf_.fold_in(X))
+        return self
+
+    def scores(self, user_attributes):
+        return self.ridge_.predict(user_attributes) @ self.mf_.item_factors_.T
+
+
+USER_METHODS = [
+    ColdStartMethod("global popularity", lambda params, seed, A: _Popularity(), {}),
+    ColdStartMethod("demographic user-KNN",
+                    lambda params, seed, A: _DemographicKNN(**params),
+                    {"n_neighbors": [10, 20, 50, 100, 200, 400, 754]}),
+    ColdStartMethod("MF + ridge map (users)",
+                    lambda params, seed, A: _UserRidgeMF(_mf(params, seed),
+                                                         params["ridge_alpha"]),
+                    {**_MF_SPACE, "ridge_alpha": loguniform(0.1, 1000.0)}),
+]
+
+
+def split_users(n_users, seed):
+    """Warm (80%), cold-validation (10%) and cold-test (10%) user indices of one seed."""
+    perm = check_random_state(seed).permutation(n_users)
+    n_warm = int(round(0.8 * n_users))
+    cold = perm[n_warm:]
+    half = len(cold) // 2
+    return np.sort(perm[:n_warm]), np.sort(cold[:half]), np.sort(cold[half:])
+
+
+def run_user_cold_start(X, user_attributes, methods=USER_METHODS, *, seeds=10, budget=12,
+                        first_seed=0, log=print):
+    """The user cold-start protocol (module docstring); same output layout as the item one."""
+    user_attributes = sp.csr_matrix(user_attributes, dtype=np.float64)
+    results = {m.name: [] for m in methods}
+    X_all = X
+    for seed in range(first_seed, first_seed + seeds):
+        X = _relabel_items(X_all, None, seed)[0]
+        warm, cold_val, cold_test = split_users(X.shape[0], seed)
+        X_warm = sp.csr_matrix(X[warm])
+
+        def evaluate(model, users):
+            ranked = top_k(model.scores(user_attributes[users]), K)
+            truth = sp.csr_matrix(X[users])
+            return ndcg_at_k(truth, ranked, K), _recall(truth, ranked)
+
+        for method in methods:
+            best = None
+            for params in method.settings(budget, seed):
+                model = method.build(params, seed, None).fit(X_warm, user_attributes[warm])
+                val = evaluate(model, cold_val)[0]
+                log(f"  seed {seed} {method.name} {_short(params)}: "
+                    f"cold-validation NDCG@20 {val:.4f}")
+                if best is None or val > best[0]:
+                    best = (val, params, evaluate(model, cold_test))
+            val, params, (ndcg, recall) = best
+            results[method.name].append({"seed": seed, "params": _plain(params),
+                                         "validation_ndcg@20": val, "ndcg@20": ndcg,
+                                         "recall@20": recall})
+            log(f"seed {seed} {method.name}: cold-test users NDCG@20 {ndcg:.4f}")
+    return [{"method": name, "runs": runs} for name, runs in results.items()]
+
+
+# --- data, tables and command line --------------------------------------------------------
+
+
+def _cell(values):
+    values = np.asarray(values, dtype=float)
+    if values.size == 1:
+        return f"{values[0]:.4f}"
+    return f"{values.mean():.4f} ± {values.std():.4f}"
+
+
+def format_tables(report):
+    """The markdown tables of a report."""
+    lines = ["Item cold start: cold-test items only", "",
+             "| method | Recall@20 | NDCG@20 | fit time (s) |", "|---|---|---|---|"]
+    for row in report["results"]:
+        runs = row["runs"]
+        lines.append(f"| {row['method']} | {_cell([r['recall@20'] for r in runs])} | "
+                     f"{_cell([r['ndcg@20'] for r in runs])} | "
+                     f"{_cell([r['fit_time'] for r in runs])} |")
+    lines += ["", "All items (warm + cold-test), same users, 20% of their warm "
+              "interactions held out", "",
+              "| method | NDCG@20 | warm NDCG@20 | cold share of top 20 |", "|---|---|---|---|"]
+    for row in report["all_items"]:
+        runs = row["runs"]
+        lines.append(f"| {row['method']} | {_cell([r['ndcg@20'] for r in runs])} | "
+                     f"{_cell([r['warm_ndcg@20'] for r in runs])} | "
+                     f"{_cell([r['cold_share@20'] for r in runs])} |")
+    if report.get("user_cold_start"):
+        lines += ["", "User cold start: cold-test users (empty rows), all items", "",
+                  "| method | Recall@20 | NDCG@20 |", "|---|---|---|"]
+        for row in report["user_cold_start"]:
+            runs = row["runs"]
+            lines.append(f"| {row['method']} | {_cell([r['recall@20'] for r in runs])} | "
+                         f"{_cell([r['ndcg@20'] for r in runs])} |")
+    return "\n".join(lines)
+
+
+def merge_reports(reports):
+    """One report from reports of the same command on disjoint seed ranges."""
+    merged = {key: value for key, value in reports[0].items()}
+    for table in ("results", "all_items", "user_cold_start"):
+        if table not in merged:
+            continue
+        rows = {}
+        for report in reports:
+            for row in report[table]:
+                rows.setdefault(row["method"], []).extend(row["runs"])
+        merged[table] = [{"method": name, "runs": sorted(runs, key=lambda r: r["seed"])}
+                         for name, runs in rows.items()]
+    merged["command"] = [report["command"] for report in reports]
+    merged["wall_time_s"] = [report["wall_time_s"] for report in reports]
+    return merged
+
+
+def _read_ratings(path):
+    """User and item ids of a ratings file: MovieLens formats, else a CSV of user,item,..."""
+    try:
+        ratings = load_movielens(path)
+    except ValueError:
+        import pandas as pd
+
+        frame = pd.read_csv(path, sep=None, engine="python")
+        ratings = frame.iloc[:, :2].set_axis(["user_id", "item_id"], axis=1)
+    return ratings["user_id"].to_numpy(), ratings["item_id"].to_numpy()
+
+
+def load_data(ratings, items, *, title_tfidf=False):
+    """Interactions, item attributes and (for ML-100K) user attributes, items aligned.
+
+    Only the items that have both a rating and a row of attributes are kept;
+    users are the ones with a rating on those items.
+    """
+    items = Path(items)
+    user_attributes = None
+    if items.name == "u.item":
+        data = load_movielens_100k(items.parent, title_tfidf=title_tfidf)
+        item_ids, attributes = data.item_ids, data.item_attributes
+        user_table = (data.user_ids, data.user_attributes)
+    else:
+        data = load_item_attributes(items)
+        item_ids, attributes = data.item_ids, data.item_attributes
+        user_table = None
+    users, rated = _read_ratings(ratings)
+    order = np.argsort(item_ids)
+    pos = np.searchsorted(item_ids, rated, sorter=order)
+    pos = np.minimum(pos, len(item_ids) - 1)
+    known = item_ids[order[pos]] == rated
+    cols = order[pos[known]]
+    user_ids, rows = np.unique(users[known], return_inverse=True)
+    X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                      shape=(len(user_ids), len(item_ids)))
+    X.sum_duplicates()
+    X.data[:] = 1.0
+    present = X.getnnz(axis=0) > 0
+    X = sp.csr_matrix(X[:, present])
+    attributes = attributes[present]
+    if user_table is not None:
+        user_attributes = user_table[1][np.searchsorted(user_table[0], user_ids)]
+    return X, attributes, user_attributes, int((~known).sum())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m sklearn_agn.benchmark.cold_start",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ratings",
+                        help="ratings file: MovieLens u.data / ratings.dat / ratings.csv, "
+                             "or a CSV whose first columns are user id, item id")
+    parser.add_argument("--items",
+                        help="item attributes: ML-100K u.item, or a CSV of item_id + "
+                             "numeric columns")
+    parser.add_argument("--title-tfidf", action="store_true",
+                        help="with u.item: add TF-IDF of the titles to the attributes")
+    names = [m.name for m in ITEM_METHODS]
+    parser.add_argument("--methods", nargs="+", default=DEFAULT_ITEM_METHODS, choices=names,
+                        metavar="NAME", help="item methods to run (default: the non-GAN "
+                        "ones): " + ", ".join(repr(n) for n in names))
+    parser.add_argument("--seeds", type=int, default=10, help="number of splits (seeds)")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="first seed: runs seeds FIRST .. FIRST + SEEDS - 1, so that "
+                             "seeds can be spread over processes and merged with --merge")
+    parser.add_argument("--budget", type=int, default=12, help="settings tried per method")
+    parser.add_argument("--user-cold-start", action="store_true",
+                        help="also run the user cold-start table (needs u.item's u.user)")
+    parser.add_argument("--json", help="write the full report as JSON here")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--no-items", action="store_true",
+                        help="skip the item tables (with --user-cold-start)")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="instead of running: merge the --json reports of runs on "
+                             "disjoint seeds and print (and with --json write) the tables")
+    args = parser.parse_args(argv)
+    if args.merge:
+        report = merge_reports([json.loads(Path(path).read_text()) for path in args.merge])
+        print(format_tables(report))
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=2, default=str))
+        return report
+    if not (args.ratings and args.items):
+        parser.error("--ratings and --items are required (unless --merge)")
+    if args.budget < 1 or args.seeds < 1 or args.first_seed < 0:
+        parser.error("--budget and --seeds must be >= 1, --first-seed >= 0")
+    methods = [m for m in ITEM_METHODS if m.name in args.methods]
+    for method in methods:
+        reason = method.requires()
+        if reason:
+            parser.error(f"method {method.name!r} cannot run: {reason}")
+    log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
+    X, attributes, user_attributes, dropped = load_data(args.ratings, args.items,
+                                                        title_tfidf=args.title_tfidf)
+    if args.user_cold_start and user_attributes is None:
+        parser.error("--user-cold-start needs user attributes: pass ML-100K's u.item")
+    start = time.perf_counter()
+    seeds = dict(seeds=args.seeds, budget=args.budget, first_seed=args.first_seed, log=log)
+
+    def save_partial(partial):
+        if args.json:
+            Path(args.json + ".partial").write_text(json.dumps(partial, indent=2, default=str))
+
+    report = ({"results": [], "all_items": []} if args.no_items
+              else run_item_cold_start(X, attributes, methods, on_seed=save_partial, **seeds))
+    if args.user_cold_start:
+        report["user_cold_start"] = run_user_cold_start(X, user_attributes, **seeds)
+    report["command"] = "python -m sklearn_agn.benchmark.cold_start " + " ".join(
+        sys.argv[1:] if argv is None else argv)
+    report["data"] = {"users": X.shape[0], "items": X.shape[1], "interactions": int(X.nnz),
+                      "item_features": int(attributes.shape[1]),
+                      "ratings_without_attributes": dropped}
+    report["wall_time_s"] = time.perf_counter() - start
+    print(f"$ {report['command']}")
+    print(f"{X.shape[0]} users, {X.shape[1]} items, {X.nnz} interactions, "
+          f"{attributes.shape[1]} item features; seeds {args.first_seed}.."
+          f"{args.first_seed + args.seeds - 1}, budget {args.budget} "
+          f"settings per method, chosen on cold-validation; "
+          f"{report['wall_time_s']:.0f} s.\n")
+    print(format_tables(report))
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(report, fh, indent=2, default=str)
+    return report
+
+
+if __name__ == "__main__":
+    main()
