@@ -138,15 +138,6 @@ def _lightfm_missing():
     return None
 
 
-def _gan_missing():
-    from inspect import signature
-
-    if "item_attributes" not in signature(GANAugmenter).parameters:
-        return ("this version's GANAugmenter takes no item_attributes (issue 11 adds them); "
-                "the GAN methods cannot score cold items")
-    return None
-
-
 class _LightFMRanker:
     """LightFM with WARP loss and attribute features only (no per-item identity)."""
 
@@ -201,22 +192,25 @@ ITEM_METHODS = [
                      "item_alpha": loguniform(1e-7, 1e-4), "epochs": [5, 10, 20]},
                     scores=lambda model, X, users: model.scores(users),
                     requires=_lightfm_missing),
+    # Every setting of the GAN methods trains a GAN (about a minute of CPU on
+    # ML-100K), so they are not searched per seed: GAN + MF uses the setting
+    # chosen on seed 0's cold-validation items (GANAugmenter's defaults, MF
+    # with 32 factors, constant penalty 30, alpha 3), the generator its defaults.
     ColdStartMethod("GAN + MF",
                     lambda params, seed, A: make_pipeline(
                         GANAugmenter(item_attributes=A, random_state=seed,
                                      **_gan_params(params)),
                         _mf(params, seed)),
-                    {**_MF_SPACE},
-                    requires=_gan_missing),
+                    {"mf__n_factors": [32], "mf__regularization": [30.0],
+                     "mf__alpha": [3.0]}),
     ColdStartMethod("generator alone",
                     lambda params, seed, A: GANAugmenter(item_attributes=A, random_state=seed,
                                                          **_gan_params(params)),
                     {},
-                    scores=lambda model, X, users: model.score_items(X[users]),
-                    requires=_gan_missing),
+                    scores=lambda model, X, users: model.score_items(X[users])),
 ]
 DEFAULT_ITEM_METHODS = ["random", "MF alone", "feature popularity", "attribute item-KNN",
-                        "MF + ridge map", "LightFM (WARP)"]
+                        "MF + ridge map", "LightFM (WARP)", "GAN + MF", "generator alone"]
 
 
 class _Seeded:
