@@ -28,6 +28,9 @@ EXPECTED = {
     "recommend_by_id.py": (r"newcomer \(saw sku-000, sku-001, sku-002\): sku-", ("pandas",)),
     "online_partial_fit.py": (r"after one partial_fit on \d+ users' feedback: \d+", ()),
     "online_loop.py": (r"after feedback and partial_fit, newcomer gets: sku-", ("pandas",)),
+    "recommend_new_items.py": (
+        r"new items ranked from their tags: NDCG@10 \d\.\d{3} \(random order: \d\.\d{3}\)",
+        ("pandas",)),
 }
 
 
