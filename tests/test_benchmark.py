@@ -176,9 +176,9 @@ def test_no_trained_gan_outlives_the_run(split, monkeypatch):
     fitted = []
     fit = GANAugmenter.fit
 
-    def tracked_fit(self, X, y=None):
+    def tracked_fit(self, X, y=None, **metadata):
         fitted.append(weakref.ref(self))
-        return fit(self, X, y)
+        return fit(self, X, y, **metadata)
 
     monkeypatch.setattr(GANAugmenter, "fit", tracked_fit)
     report = benchmark.run_benchmark(train, test, [small_gan_mf()], budget=3, seeds=1,

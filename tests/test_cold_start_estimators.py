@@ -240,7 +240,8 @@ def test_ridge_mf_is_reproducible_and_exposes_nested_params(planted):
 def test_grid_search_with_user_kfold(make_model, grid, planted):
     X_train, attributes, *_ = planted
     X_fit, X_val = holdout_split(X_train, 0.2, random_state=0)
-    search = GridSearchCV(make_model(attributes), grid, cv=UserKFold(3, random_state=0))
+    search = GridSearchCV(make_model(attributes), grid,
+                          cv=UserKFold(3, shuffle=True, random_state=0))
     search.fit(X_fit, X_val)
     assert search.best_estimator_.item_attributes.shape == attributes.shape
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
