@@ -21,7 +21,8 @@ from sklearn.base import BaseEstimator
 
 from . import _cfgan
 from .augmentation import GANAugmenter
-from .baselines import EASE, ItemKNN, MostPopular
+from .attribute_mf import AttributeRidgeMF
+from .baselines import EASE, AttributeKNN, FeaturePopularity, ItemKNN, MostPopular
 from .generator_recommender import CFGANRecommender
 from .matrix_factorization import MFRecommender
 from .preprocessing import InteractionEncoder
@@ -63,7 +64,8 @@ def _type_name(cls):
 _PACKAGE_TYPES = [
     _type_name(cls)
     for cls in (MFRecommender, GANAugmenter, CFGANRecommender, EASE, ItemKNN, MostPopular,
-                InteractionEncoder, _TorchModuleState, sp.csr_matrix, sp.csr_array)
+                AttributeRidgeMF, AttributeKNN, FeaturePopularity, InteractionEncoder,
+                _TorchModuleState, sp.csr_matrix, sp.csr_array)
 ]
 
 

@@ -8,8 +8,8 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import make_pipeline
 
-from sklearn_agn import CFGANRecommender, GANAugmenter, MFRecommender
-from sklearn_agn.baselines import EASE, ItemKNN, MostPopular
+from sklearn_agn import AttributeRidgeMF, CFGANRecommender, GANAugmenter, MFRecommender
+from sklearn_agn.baselines import EASE, AttributeKNN, FeaturePopularity, ItemKNN, MostPopular
 from sklearn_agn.preprocessing import InteractionEncoder
 
 from ._synthetic import block_interactions
@@ -23,6 +23,9 @@ GAN_PARAMS = dict(
 )
 MF_PARAMS = dict(n_factors=3, n_iter=2, k=3, device="cpu", random_state=0)
 
+# Two attributes, one per planted block of 6 items.
+ITEM_ATTRIBUTES = np.repeat(np.eye(2), 6, axis=0)
+
 ESTIMATORS = {
     "MFRecommender": lambda: MFRecommender(**MF_PARAMS),
     "EASE": lambda: EASE(l2_reg=1.0, k=3),
@@ -32,7 +35,11 @@ ESTIMATORS = {
     "pipeline": lambda: make_pipeline(GANAugmenter(**GAN_PARAMS), MFRecommender(**MF_PARAMS)),
     "CFGANRecommender": lambda: CFGANRecommender(GANAugmenter(**GAN_PARAMS), k=3),
     "GANAugmenter with item attributes": lambda: GANAugmenter(
-        **GAN_PARAMS, item_attributes=np.repeat(np.eye(2), 6, axis=0)),
+        **GAN_PARAMS, item_attributes=ITEM_ATTRIBUTES),
+    "AttributeRidgeMF": lambda: AttributeRidgeMF(MFRecommender(**MF_PARAMS),
+                                                 item_attributes=ITEM_ATTRIBUTES, k=3),
+    "AttributeKNN": lambda: AttributeKNN(item_attributes=ITEM_ATTRIBUTES, n_neighbors=3, k=3),
+    "FeaturePopularity": lambda: FeaturePopularity(item_attributes=ITEM_ATTRIBUTES, k=3),
 }
 
 
