@@ -75,6 +75,7 @@ def test_command_prints_tables_and_writes_files(tmp_path, split, small_methods, 
         assert f"| {name} |" in out
     assert "2 settings drawn per method (1 for methods that train a GAN" in out
     assert "| Q1 |" in out and "| Q4 |" in out
+    assert "| novelty@20 |" in out and "| gini@20 |" in out
     rows = {row["method"]: row for row in report["results"]}
     assert rows["CFGAN generator"]["settings_tried"] == 1
     assert rows["MF (iALS)"]["settings_tried"] == 2

@@ -16,7 +16,8 @@ Protocol (Chae et al., CIKM 2018, and ``shared/data/README.md``):
    output names every choice that lies on the edge of its range.
 2. The chosen setting is refitted on all of TRAIN, with ``--seeds`` seeds for
    stochastic methods, and every user's unobserved items are ranked once
-   against TEST: precision, recall, NDCG and MRR at 5 and 20, fit time.
+   against TEST: precision, recall, NDCG and MRR at 5 and 20, fit time,
+   and beyond accuracy (coverage, novelty, popularity, long tail, Gini) at 20.
 3. A second table splits the test users into quartiles of their number of
    TRAIN interactions (users who share a count stay together, so ties can
    merge quartiles) and gives NDCG@20 per quartile for the stochastic

@@ -5,7 +5,7 @@ import time
 import numpy as np
 from scipy.stats import rankdata
 
-from ..metrics import ndcg_at_k, ranking_metrics
+from ..metrics import beyond_accuracy_metrics, ndcg_at_k, ranking_metrics
 from ..model_selection import holdout_split
 from ._methods import METHODS
 from ._search import range_edges, sample_settings, space_size
@@ -135,7 +135,9 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
         runs = []
         for seed in range(seeds if method.stochastic else 1):
             ranked, fit_time = _fit_rank(refit, tuned["params"], seed, train, max(CUTOFFS))
-            runs.append({**ranking_metrics(test, ranked, ks=CUTOFFS), "fit_time": fit_time})
+            runs.append({**ranking_metrics(test, ranked, ks=CUTOFFS),
+                         **beyond_accuracy_metrics(ranked, train, max(CUTOFFS)),
+                         "fit_time": fit_time})
             if method.stochastic:
                 quartiles.setdefault(method.name, []).append(
                     activity_groups(train, test, ranked))

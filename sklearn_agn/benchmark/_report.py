@@ -9,6 +9,9 @@ from ._protocol import CUTOFFS
 __all__ = ["REPORTED", "format_tables", "plot_quartiles", "write_csv", "write_json"]
 
 REPORTED = [f"{m}@{k}" for k in CUTOFFS for m in ("precision", "recall", "ndcg", "mrr")]
+# Beyond accuracy, on the top 20 of every user (sklearn_agn.metrics.beyond_accuracy_metrics).
+BEYOND_ACCURACY = [f"{m}@{max(CUTOFFS)}" for m in ("coverage", "novelty", "arp", "long_tail",
+                                                    "gini")]
 
 
 def _cell(values):
@@ -46,6 +49,16 @@ def format_tables(report):
         cells = [_cell([run[name] for run in row["runs"]]) for name in REPORTED]
         fit = _cell([run["fit_time"] for run in row["runs"]])
         lines.append(f"| {row['method']} | " + " | ".join(cells) + f" | {fit} | {_tried(row)} |")
+    beyond = [row for row in report["results"] if BEYOND_ACCURACY[0] in row["runs"][0]]
+    if beyond:
+        lines += ["", "Beyond accuracy, top 20 of every user: catalogue coverage, novelty "
+                  "(bits), average recommended popularity (users), long-tail share, Gini "
+                  "of exposure:", "",
+                  "| method | " + " | ".join(BEYOND_ACCURACY) + " |",
+                  "|---" * (len(BEYOND_ACCURACY) + 1) + "|"]
+        for row in beyond:
+            cells = [_cell([run[name] for run in row["runs"]]) for name in BEYOND_ACCURACY]
+            lines.append(f"| {row['method']} | " + " | ".join(cells) + " |")
     names = list(report["quartiles"])
     if names:
         lines += ["", "NDCG@20 by quartile of users' train interactions (mean ± std over "
