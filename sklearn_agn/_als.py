@@ -16,9 +16,10 @@ import torch
 
 from ._als_cg import conjugate_gradient
 from ._als_cholesky import solve_rows
-from ._als_equations import entry_coefficients, entry_ids, real_counts, row_lambdas
+from ._als_equations import entry_coefficients, real_counts, row_lambdas
 from ._sparse_pattern import SparsePattern
 from ._threads import torch_num_threads
+from ._validation import entry_ids
 
 __all__ = ["SOLVERS", "als", "solve_rows"]
 

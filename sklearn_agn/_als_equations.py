@@ -21,7 +21,6 @@ classic constant penalty, 1 the frequency-scaled form of Rendle et al.).
 """
 
 import numpy as np
-import scipy.sparse as sp
 
 
 def entry_coefficients(values, alpha, preferences=None):
@@ -48,14 +47,3 @@ def row_lambdas(n_real, regularization, regularization_exponent):
     """Per-row penalty ``regularization * (n_real + 1) ** regularization_exponent``."""
     return regularization * (np.asarray(n_real, dtype=np.float64) + 1.0) \
         ** regularization_exponent
-
-
-def entry_ids(R):
-    """``R``'s pattern holding ``1 + the index of each entry in R.data``.
-
-    Slicing or transposing it tells where every entry of the result comes
-    from, so per-entry arrays (preferences, real flags) follow ``R`` through
-    any reshaping (1-based, so no entry is an explicit zero that scipy drops).
-    """
-    return sp.csr_matrix((np.arange(1, R.nnz + 1, dtype=np.int64), R.indices, R.indptr),
-                         shape=R.shape)

@@ -124,14 +124,23 @@ def _keep_marker(X, mask):
     return X
 
 
+def entry_ids(R):
+    """``R``'s pattern holding ``1 + the index of each entry in R.data``.
+
+    Slicing, transposing or masking it tells where every entry of the result
+    comes from, so per-entry arrays (preferences, real flags) follow ``R``
+    through any reshaping (1-based, so no entry is an explicit zero that
+    scipy drops).
+    """
+    return sp.csr_matrix((np.arange(1, R.nnz + 1, dtype=np.int64), R.indices, R.indptr),
+                         shape=R.shape)
+
+
 def _entry_flags(X, mask):
     """Boolean array aligned with canonical ``X.data``: True where ``mask`` is set."""
     flags = np.zeros(X.nnz, dtype=bool)
     if mask.nnz:
-        # 1-based positions of X's entries, kept where the mask is set.
-        positions = sp.csr_matrix(
-            (np.arange(1, X.nnz + 1, dtype=np.float64), X.indices, X.indptr), shape=X.shape)
-        hits = positions.multiply(mask).tocsr()
+        hits = entry_ids(X).multiply(mask).tocsr()
         hits.eliminate_zeros()
         flags[hits.data.astype(np.int64) - 1] = True
     return flags
@@ -171,14 +180,15 @@ def real_interactions(X):
     return mask
 
 
-def feedback_preferences(X):
+def feedback_preferences(X, generated=None):
     """Preference of every stored entry of canonical ``X``, aligned with ``X.data``.
 
     1 for a real interaction; the stored weight, in (0, 1], for generated
     feedback, so that generated entries count less as their weight goes down
-    and vanish as it goes to 0.
+    and vanish as it goes to 0. ``generated`` is ``generated_flags(X)`` when
+    the caller already has it.
     """
-    flags = generated_flags(X)
+    flags = generated_flags(X) if generated is None else generated
     preferences = np.ones(X.nnz, dtype=np.float64)
     preferences[flags] = X.data[flags]
     return preferences

@@ -484,7 +484,7 @@ def _entry_feedback(X):
     generated = generated_flags(X)
     if not generated.any():
         return None, None
-    return feedback_preferences(X), ~generated
+    return feedback_preferences(X, generated), ~generated
 
 
 class _UserStatistics:
