@@ -18,7 +18,7 @@ from ._sparse_pattern import SparsePattern
 
 
 def conjugate_gradient(pattern, fixed, x, *, side, weights, targets, lambdas, steps,
-                       gram=None):
+                       gram=None, curvature=None, prior=None):
     """``steps`` conjugate-gradient steps on the normal equations of one half-sweep.
 
     Every row's system ``A_u x_u = b_u`` is solved at once, vectorised over
@@ -42,7 +42,12 @@ def conjugate_gradient(pattern, fixed, x, *, side, weights, targets, lambdas, st
     steps : int
         Number of CG steps.
     gram : torch.Tensor, default=None
-        ``fixed.T @ fixed`` if already known.
+        ``fixed.T @ fixed`` if already known, or the shared term of more rows
+        than ``fixed`` holds (``partial_fit``).
+    curvature : torch.Tensor of shape (n_solved, n_factors), default=None
+        Per-row diagonal added to the matrix (``partial_fit``'s prior).
+    prior : torch.Tensor of shape (n_solved, n_factors), default=None
+        Per-row term added to the right-hand side (``partial_fit``'s prior).
 
     Returns
     -------
@@ -52,6 +57,8 @@ def conjugate_gradient(pattern, fixed, x, *, side, weights, targets, lambdas, st
     if gram is None:
         gram = fixed.T @ fixed
     lam = torch.from_numpy(np.asarray(lambdas)).to(device=x.device, dtype=x.dtype)[:, None]
+    if curvature is not None:
+        lam = lam + curvature  # the whole diagonal, per row and factor
     if side == "rows":
         def sddmm(v):
             return pattern.sddmm(v, fixed)
@@ -73,6 +80,8 @@ def conjugate_gradient(pattern, fixed, x, *, side, weights, targets, lambdas, st
     # A x = (gram + lambda I) x + sum over stored entries of (c - 1) (y . x) y.
     coef = sddmm(x).mul_(weights).neg_().add_(targets)
     residual = accumulate(coef, dense_part(x).neg_())
+    if prior is not None:
+        residual.add_(prior)
     direction = residual.clone()
     rs_old = _rowdot(residual, residual)
     tiny = torch.finfo(x.dtype).tiny
@@ -91,11 +100,12 @@ def conjugate_gradient(pattern, fixed, x, *, side, weights, targets, lambdas, st
 
 
 def solve_rows_cg(R, Y, x0=None, *, alpha, regularization, regularization_exponent,
-                  preferences=None, real=None, cg_steps=3):
+                  preferences=None, real=None, cg_steps=3, gram=None, lambdas=None,
+                  curvature=None, prior=None):
     """Factors of the rows of ``R`` by ``cg_steps`` CG steps from ``x0`` (zeros if None).
 
     The inexact counterpart of :func:`sklearn_agn._als_cholesky.solve_rows`,
-    with the same parameters.
+    with the same parameters (``curvature`` and ``prior`` as tensors).
     """
     pattern = SparsePattern(R, Y.device, Y.dtype)
     if x0 is None:
@@ -104,9 +114,12 @@ def solve_rows_cg(R, Y, x0=None, *, alpha, regularization, regularization_expone
         x = x0.clone()
     weights, targets = (torch.from_numpy(v).to(device=Y.device, dtype=Y.dtype)
                         for v in entry_coefficients(R.data, alpha, preferences))
-    lambdas = row_lambdas(real_counts(R.indptr, real), regularization, regularization_exponent)
+    if lambdas is None:
+        lambdas = row_lambdas(real_counts(R.indptr, real), regularization,
+                              regularization_exponent)
     return conjugate_gradient(pattern, Y, x, side="rows", weights=weights, targets=targets,
-                              lambdas=lambdas, steps=cg_steps)
+                              lambdas=lambdas, steps=cg_steps, gram=gram, curvature=curvature,
+                              prior=prior)
 
 
 def _rowdot(a, b):

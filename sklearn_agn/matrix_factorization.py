@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from ._als import SOLVERS, als, solve_rows, transpose_entries
+from ._als_cg import solve_rows_cg
 from ._als_equations import entry_coefficients, row_lambdas
 from . import _mf_serving
 from ._base import BaseRecommender
@@ -59,7 +60,8 @@ class MFRecommender(BaseRecommender):
     n_iter : int, default=15
         Number of ALS sweeps (users, then items) in ``fit``.
     solver : {"cg", "cholesky"}, default="cg"
-        Least-squares solver of the ALS sweeps of ``fit``. "cg" runs
+        Least-squares solver of the ALS sweeps of ``fit`` and of the item
+        update of ``partial_fit``. "cg" runs
         ``cg_steps`` conjugate-gradient steps per sweep, warm-started from the
         previous sweep (Takacs et al., 2011; the default of ``implicit``):
         inexact per sweep but converging over the sweeps. "cholesky" solves
@@ -68,11 +70,21 @@ class MFRecommender(BaseRecommender):
         the default because, measured side by side on two MovieLens-100K
         splits (``benchmarks/bench_solvers.py``), it reached the same
         validation NDCG@20 (within .002) in 5 to 20 times less time, from
-        64 factors on. Folding users in (``predict``, ``fold_in``, ``score``)
-        and ``partial_fit`` always solve exactly.
+        64 factors on. ``partial_fit`` starts its ``cg_steps`` steps from the
+        current item factors, which an update moves little. Folding users in
+        (``predict``, ``fold_in``, ``score``, ``partial_fit``) always solves
+        exactly.
     cg_steps : int, default=3
-        Conjugate-gradient steps per half-sweep with ``solver="cg"``; ignored
-        otherwise. ``n_factors`` steps solve exactly (up to rounding).
+        Conjugate-gradient steps per half-sweep (and per ``partial_fit``
+        item update) with ``solver="cg"``; ignored otherwise. ``n_factors`` steps solve exactly (up to rounding).
+    forgetting : float in (0, 1], default=1.0
+        Weight each ``partial_fit`` call gives to what the model kept of the
+        users seen before it (exponential forgetting, as in recursive least
+        squares): 1 keeps every user with full weight; below 1, feedback
+        given ``t`` calls ago weighs ``forgetting ** t``, so the item factors
+        follow recent feedback. The penalty is not forgotten. Tune it on a
+        held-out stretch of the stream, as
+        ``python -m sklearn_agn.benchmark.stream`` does. Ignored by ``fit``.
     k : int, default=10
         Number of items ``predict`` returns per user, and the cut-off of ``score``.
     metric : {"ndcg", "precision", "recall", "mrr", "hit_rate"}, default="ndcg"
@@ -139,9 +151,9 @@ class MFRecommender(BaseRecommender):
     item objective that comes from earlier users is kept as its quadratic
     expansion at the current item factors, exact in the Gram term and
     diagonal in the per-item term (the full per-item ``n_factors x
-    n_factors`` matrices would cost ``n_items * n_factors**2`` memory). An
-    update is therefore exact when all the replayed or new rows come in one
-    call, and drifts a little with many small calls (replaying a training
+    n_factors`` matrices would cost ``n_items * n_factors**2`` memory). With
+    ``solver="cholesky"`` an update is therefore exact when all the replayed
+    or new rows come in one call, and drifts a little with many small calls (replaying a training
     set 5 rows at a time moved the item factors by about 17% of their size
     in the tests, against 67% when earlier users were forgotten).
 
@@ -179,6 +191,7 @@ class MFRecommender(BaseRecommender):
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "solver": [StrOptions(set(SOLVERS))],
         "cg_steps": [Interval(Integral, 1, None, closed="left")],
+        "forgetting": [Interval(Real, 0, 1, closed="right")],
         "dtype": [StrOptions({"float32", "float64"})],
         "device": [str],
         "n_jobs": [Interval(Integral, None, -1, closed="right"),
@@ -197,6 +210,7 @@ class MFRecommender(BaseRecommender):
         n_iter=15,
         solver="cg",
         cg_steps=3,
+        forgetting=1.0,
         k=10,
         metric="ndcg",
         batch_size=1024,
@@ -213,6 +227,7 @@ class MFRecommender(BaseRecommender):
         self.n_iter = n_iter
         self.solver = solver
         self.cg_steps = cg_steps
+        self.forgetting = forgetting
         self.k = k
         self.metric = metric
         self.batch_size = batch_size
@@ -295,7 +310,7 @@ class MFRecommender(BaseRecommender):
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, *, update_items=None):
         """Update the model with new feedback, keeping what was learned from all users seen.
 
         The first call fits from scratch on ``X``. Later calls fold the rows of
@@ -311,6 +326,12 @@ class MFRecommender(BaseRecommender):
         columns are new items appended to the catalogue (``n_features_in_``
         grows), their factors solved from the rows of ``X`` that hold them.
 
+        On a stream, pass each active user's whole history (it folds the user
+        in) and, as ``update_items``, the items of the new interactions only:
+        the items of the history were solved when their interactions arrived,
+        and re-solving them again costs more than it brings (measured by
+        ``python -m sklearn_agn.benchmark.stream``).
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items)
@@ -318,6 +339,12 @@ class MFRecommender(BaseRecommender):
             known item, then optionally new items.
         y : None
             Ignored; present for API consistency.
+        update_items : array-like of int, default=None
+            Indices of the items whose factors may change (new items
+            included); of those, only the ones ``X`` touches are re-solved.
+            None: every item ``X`` touches. Ignored by the first call, which
+            fits every item. The statistics of the users of ``X`` are added
+            over all their items either way.
 
         Returns
         -------
@@ -331,14 +358,14 @@ class MFRecommender(BaseRecommender):
         with self._threads():
             if first_call:
                 return self._fit_als(X)
-            return self._update_items(X)
+            return self._update_items(X, _check_item_indices(update_items, X.shape[1]))
 
-    def _update_items(self, X):
+    def _update_items(self, X, update_items):
         device, dtype = resolve_device(self.device), torch_dtype(self.dtype)
         n_new = X.shape[1] - self.item_factors_.shape[0]
         old_items = np.vstack([self.item_factors_,
                                np.zeros((n_new, self.n_factors), self.item_factors_.dtype)])
-        statistics = _UserStatistics.of(self).grow(n_new)
+        statistics = _UserStatistics.of(self).grow(n_new).forget(self.forgetting)
         preferences, real = _entry_feedback(X)
         items = torch.from_numpy(old_items).to(device=device, dtype=dtype)
         gram = torch.from_numpy(old_items.T @ old_items).to(device=device, dtype=dtype)
@@ -348,6 +375,8 @@ class MFRecommender(BaseRecommender):
         updated = statistics.add(X, users, preferences, real, self.alpha)
         Xt, preferences_t = transpose_entries(X, preferences)
         touched = np.flatnonzero(np.diff(Xt.indptr))
+        if update_items is not None:
+            touched = np.intersect1d(touched, update_items, assume_unique=True)
         # The old users' part of the objective, as its quadratic expansion at
         # the current factors y_old (where its gradient vanishes):
         # 1/2 (y - y_old)^T H (y - y_old), H = G + diag(d_i) + lambda_i I with the
@@ -359,15 +388,22 @@ class MFRecommender(BaseRecommender):
                                   self.regularization_exponent)
         curvature = statistics.item_curvature[touched]
         prior = y_old @ statistics.user_gram + (curvature + lambdas_old[:, None]) * y_old
-        solved = solve_rows(
-            Xt[touched], torch.from_numpy(users).to(device=device, dtype=dtype),
+        equations = dict(
             gram=torch.from_numpy(updated.user_gram).to(device=device, dtype=dtype),
-            preferences=preferences_t,  # Xt[touched] holds all of Xt's entries, in order
+            preferences=_rows_entries(Xt, touched, preferences_t),
             lambdas=row_lambdas(updated.item_counts[touched], self.regularization,
                                 self.regularization_exponent),
-            curvature=curvature,
             prior=torch.from_numpy(prior).to(device=device, dtype=dtype),
             **self._solver_params())
+        users = torch.from_numpy(users).to(device=device, dtype=dtype)
+        if self.solver == "cg":
+            # Warm-started at the current factors, which the update moves little.
+            solved = solve_rows_cg(
+                Xt[touched], users, torch.from_numpy(y_old).to(device=device, dtype=dtype),
+                curvature=torch.from_numpy(curvature).to(device=device, dtype=dtype),
+                cg_steps=self.cg_steps, **equations)
+        else:
+            solved = solve_rows(Xt[touched], users, curvature=curvature, **equations)
         new_items = old_items.copy()
         new_items[touched] = solved.cpu().numpy()
         self._set_item_factors(new_items)
@@ -487,6 +523,29 @@ def _entry_feedback(X):
     return feedback_preferences(X, generated), ~generated
 
 
+def _check_item_indices(items, n_items):
+    """``items`` as a sorted array of unique item indices below ``n_items`` (None stays None)."""
+    if items is None:
+        return None
+    indices = np.asarray(items)
+    if indices.ndim != 1 or not (indices.size == 0 or np.issubdtype(indices.dtype, np.integer)):
+        raise TypeError("update_items must be a 1-d array-like of integer item indices, "
+                        f"got {items!r}.")
+    if indices.size and (indices.min() < 0 or indices.max() >= n_items):
+        raise ValueError(f"update_items must lie in [0, {n_items}) (the items of X), got "
+                         f"indices from {indices.min()} to {indices.max()}.")
+    return np.unique(indices)
+
+
+def _rows_entries(R, rows, values):
+    """The entries of ``values`` (aligned with ``R.data``) in the sorted ``rows`` of ``R``."""
+    if values is None:
+        return None
+    in_rows = np.zeros(R.shape[0], dtype=bool)
+    in_rows[rows] = True
+    return values[np.repeat(in_rows, np.diff(R.indptr))]
+
+
 class _UserStatistics:
     """What ``partial_fit`` keeps of every user seen: the terms of the item equations.
 
@@ -524,6 +583,13 @@ class _UserStatistics:
                                np.vstack([self.item_curvature, np.zeros((n_new, f))]),
                                np.concatenate([self.item_counts,
                                                np.zeros(n_new, dtype=np.int64)]))
+
+    def forget(self, forgetting):
+        """The statistics with the users' terms weighted by ``forgetting`` (counts kept)."""
+        if forgetting == 1:
+            return self
+        return _UserStatistics(forgetting * self.user_gram, forgetting * self.item_curvature,
+                               self.item_counts)
 
     def add(self, X, users, preferences, real, alpha):
         """The statistics with the users ``users`` of the rows of ``X`` added (a new object)."""

@@ -274,6 +274,77 @@ def test_partial_fit_appends_new_items():
         model.partial_fit(X)  # fewer columns than the catalogue: an error, not a shrink
 
 
+def test_partial_fit_update_items_resolves_only_those_items_exactly():
+    """Each touched item's update is its own solve: restricting the update to some
+    items gives them the factors of the unrestricted update, and leaves the rest."""
+    X, groups = block_interactions(n_users=150, n_items=60, n_blocks=3)
+    new = X[groups == 0].tolil()
+    new[:, 59] = 1
+    new = new.tocsr()
+    full = MFRecommender(**FAST, regularization=0.1).fit(X)
+    part = clone(full).fit(X)
+    before = full.item_factors_.copy()
+    full.partial_fit(new)
+    part.partial_fit(new, update_items=[3, 59, 40])  # 40: untouched by new, stays
+    np.testing.assert_allclose(part.item_factors_[[3, 59]], full.item_factors_[[3, 59]])
+    others = np.setdiff1d(np.arange(60), [3, 59])
+    np.testing.assert_array_equal(part.item_factors_[others], before[others])
+    # The statistics count every user of new either way.
+    np.testing.assert_array_equal(part.item_interaction_counts_, full.item_interaction_counts_)
+    with pytest.raises(ValueError, match=r"update_items must lie in \[0, 60\)"):
+        part.partial_fit(new, update_items=[60])
+    with pytest.raises(TypeError, match="integer item indices"):
+        part.partial_fit(new, update_items=[0.5])
+
+
+def test_partial_fit_cg_item_update_reaches_the_exact_update():
+    """With as many CG steps as factors, the warm-started CG item update of
+    solver="cg" is the exact (Cholesky) update; with the default 3 steps, close."""
+    X, groups = block_interactions(n_users=150, n_items=60, n_blocks=3)
+    new = X[groups == 1][:20]
+    models = {}
+    for name, params in {"exact": dict(solver="cholesky"), "cg8": dict(solver="cg", cg_steps=8),
+                         "cg3": dict(solver="cg", cg_steps=3)}.items():
+        base = MFRecommender(**{**FAST, "solver": "cholesky"}).fit(X)
+        models[name] = base.set_params(**params).partial_fit(new)
+    exact = models["exact"].item_factors_
+    np.testing.assert_allclose(models["cg8"].item_factors_, exact, atol=1e-8)
+    error = np.linalg.norm(models["cg3"].item_factors_ - exact) / np.linalg.norm(exact)
+    assert 0 < error < 0.05
+
+
+def test_forgetting_scales_the_statistics_of_earlier_users():
+    X, groups = block_interactions(n_users=150, n_items=60, n_blocks=3)
+    new = X[groups == 2][:10]
+    model = MFRecommender(**FAST, forgetting=0.3).fit(X)
+    gram, curvature = model.user_gram_.copy(), model.item_curvature_.copy()
+    users = model.fold_in(new)  # partial_fit folds the rows in against the current items
+    model.partial_fit(new)
+    np.testing.assert_allclose(model.user_gram_, 0.3 * gram + users.T @ users)
+    # Items the batch does not touch keep the forgotten curvature of the others.
+    untouched = new.getnnz(axis=0) == 0
+    np.testing.assert_allclose(model.item_curvature_[untouched], 0.3 * curvature[untouched])
+
+
+def test_forgetting_makes_items_follow_recent_feedback():
+    """Item 0 belongs to block 0; then new users take it with block-2 items, a
+    batch at a time. With forgetting, its factor turns further towards block 2."""
+    X, groups = block_interactions(n_users=150, n_items=60, n_blocks=3)
+    rng = np.random.RandomState(0)
+    similarity = {}
+    for forgetting in (1.0, 0.5):
+        model = MFRecommender(**FAST, regularization=0.1, forgetting=forgetting).fit(X)
+        for _ in range(5):
+            batch = np.zeros((10, 60))
+            batch[:, 0] = 1
+            batch[:, 40 + rng.choice(20, 5, replace=False)] = 1
+            model.partial_fit(batch)
+        Y = model.item_factors_
+        block2 = Y[40:].mean(axis=0)
+        similarity[forgetting] = Y[0] @ block2 / np.linalg.norm(Y[0]) / np.linalg.norm(block2)
+    assert similarity[0.5] > similarity[1.0] + 0.05
+
+
 def _marked(X, weight, seed=0):
     """``X`` plus generated feedback of ``weight`` on 10% of its missing entries, marked."""
     rng = np.random.RandomState(seed)

@@ -23,10 +23,17 @@ Protocol:
    - ``fold-in``: no update; users are still folded in with their growing
      history at recommendation time;
    - ``partial_fit``: ``partial_fit`` on the rows (whole history so far) of
-     the users active in the batch;
+     the users active in the batch, re-solving the items of the batch only
+     (``update_items``);
    - ``refit``: a full refit on everything so far (the upper bound);
    - ``refit every n``: a full refit every ``--refit-every`` batches,
      ``partial_fit`` in between.
+
+``MFRecommender``'s ``forgetting`` (the weight ``partial_fit`` leaves to
+earlier feedback at each batch) is chosen among ``--forgetting`` values on a
+validation stream carved from the initial part alone (fitted on its earliest
+80%, its last 20% replayed with ``partial_fit``), never on the replayed test
+stream.
 
 The output gives each strategy's NDCG@10 and Recall@10 over the stream (the
 mean over every evaluated user of every batch), its update time in total and
@@ -49,7 +56,8 @@ from ..matrix_factorization import MFRecommender
 from ..metrics import ndcg_at_k, recall_at_k
 from ..preprocessing import InteractionEncoder
 
-__all__ = ["STRATEGIES", "replay_stream", "format_stream_table", "plot_stream", "main"]
+__all__ = ["STRATEGIES", "replay_stream", "choose_forgetting", "format_stream_table",
+           "plot_stream", "main"]
 
 K = 10
 STRATEGIES = ("fold-in", "partial_fit", "refit", "refit every n")
@@ -87,7 +95,7 @@ def _encode(ratings):
             ratings["timestamp"].to_numpy(), (len(encoder.user_ids_), len(encoder.item_ids_)))
 
 
-def _update(strategy, model, base, X_so_far, active, batch_index, refit_every):
+def _update(strategy, model, base, X_so_far, active, batch_items, batch_index, refit_every):
     """Apply ``strategy`` to ``model`` after a batch; returns the (possibly new) model."""
     refit = strategy == "refit" or (strategy == "refit every n"
                                     and (batch_index + 1) % refit_every == 0)
@@ -95,7 +103,7 @@ def _update(strategy, model, base, X_so_far, active, batch_index, refit_every):
         return model
     if refit:
         return clone(base).fit(X_so_far)
-    model.partial_fit(X_so_far[active])
+    model.partial_fit(X_so_far[active], update_items=batch_items)
     return model
 
 
@@ -175,7 +183,8 @@ def replay_stream(ratings, model=None, *, strategies=STRATEGIES, initial=0.5, ba
             else:
                 scores = (float("nan"), float("nan"))
             tic = time.perf_counter()
-            models[name] = _update(name, models[name], base, so_far, active, index, refit_every)
+            models[name] = _update(name, models[name], base, so_far, active,
+                                   np.unique(cols[begin:end]), index, refit_every)
             result["update_time"].append(time.perf_counter() - tic)
             result["ndcg@10"].append(scores[0])
             result["recall@10"].append(scores[1])
@@ -193,6 +202,27 @@ def replay_stream(ratings, model=None, *, strategies=STRATEGIES, initial=0.5, ba
                       "initial": start, "evaluated": n_evaluated}
     report["models"] = models
     return report
+
+
+def choose_forgetting(ratings, model, candidates, *, initial=0.5, batch="day",
+                      validation=0.2):
+    """The ``forgetting`` of ``model`` that ``partial_fit`` does best with on a validation stream.
+
+    The validation stream is the earliest ``initial`` share of ``ratings``
+    alone (what the test stream's initial fit sees): a fit on its earliest
+    ``1 - validation``, then its last ``validation`` replayed with the
+    ``partial_fit`` strategy. Returns the best candidate (by NDCG@10; the
+    first best on ties) and the validation NDCG@10 of every candidate.
+    """
+    ratings = ratings.sort_values("timestamp", kind="stable")
+    head = ratings.iloc[:int(round(initial * len(ratings)))]
+    scores = {}
+    for forgetting in candidates:
+        report = replay_stream(head, clone(model).set_params(forgetting=forgetting),
+                               strategies=["partial_fit"], initial=1 - validation,
+                               batch=batch)
+        scores[forgetting] = report["strategies"]["partial_fit"]["overall"]["ndcg@10"]
+    return max(scores, key=scores.get), scores
 
 
 def format_stream_table(report):
@@ -279,6 +309,9 @@ def main(argv=None):
     parser.add_argument("--alpha", type=float, default=2.0)
     parser.add_argument("--n-iter", type=int, default=15)
     parser.add_argument("--solver", default="cg", choices=("cholesky", "cg"))
+    parser.add_argument("--forgetting", type=float, nargs="+", default=[1.0, 0.95, 0.9, 0.8, 0.6, 0.3],
+                        help="MF's forgetting for partial_fit; several values: the best on a "
+                             "validation stream carved from the initial part")
     parser.add_argument("--n-jobs", type=int, default=None, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the report (per batch) as JSON here")
@@ -287,23 +320,38 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.refit_every < 1:
         parser.error("--refit-every must be >= 1")
+    if not all(0 < value <= 1 for value in args.forgetting):
+        parser.error("--forgetting values must lie in (0, 1]")
     model = MFRecommender(n_factors=args.n_factors, regularization=args.regularization,
                           regularization_exponent=args.regularization_exponent,
                           alpha=args.alpha, n_iter=args.n_iter, solver=args.solver,
                           n_jobs=args.n_jobs, random_state=args.seed)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
-    report = replay_stream(load_movielens(args.ratings), model, strategies=args.strategies,
+    ratings = load_movielens(args.ratings)
+    validation = None
+    if len(args.forgetting) > 1:
+        forgetting, validation = choose_forgetting(ratings, model, args.forgetting,
+                                                   initial=args.initial, batch=args.batch)
+    else:
+        forgetting = args.forgetting[0]
+    model.set_params(forgetting=forgetting)
+    report = replay_stream(ratings, model, strategies=args.strategies,
                            initial=args.initial, batch=args.batch,
                            refit_every=args.refit_every, log=log)
     del report["models"]
     report["command"] = "python -m sklearn_agn.benchmark.stream " + " ".join(
         sys.argv[1:] if argv is None else argv)
     report["model"] = repr(model)
+    report["forgetting_validation"] = validation
     data = report["data"]
     print(f"$ {report['command']}")
     print(f"{data['users']} users, {data['items']} items, {data['interactions']} interactions: "
           f"initial fit on the earliest {data['initial']}, then {len(report['batches'])} "
           f"batches ({args.batch}); {data['evaluated']} user-batches evaluated. {model!r}\n")
+    if validation:
+        print("forgetting chosen on the validation stream (partial_fit NDCG@10): "
+              + ", ".join(f"{value:g}: {score:.4f}" for value, score in validation.items())
+              + f" -> {forgetting:g}\n")
     print(format_stream_table(report))
     if args.json:
         with open(args.json, "w") as fh:
