@@ -86,3 +86,55 @@ def test_command_line(tmp_path, capsys):
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["strategies"]["refit"]["overall"] == report["strategies"]["refit"]["overall"]
     assert "models" not in saved
+
+
+def test_partial_fit_strategy_resolves_the_items_of_each_batch_only():
+    log = _log()
+    report = stream.replay_stream(log, _model(), strategies=["partial_fit"], initial=0.98,
+                                  batch=4)
+    rows, cols, _, shape = stream._encode(log)
+    n_initial = report["data"]["initial"]
+    initial = _model().fit(stream._matrix(rows[:n_initial], cols[:n_initial], shape))
+    replayed = np.unique(cols[n_initial:])
+    never = np.setdiff1d(np.arange(shape[1]), replayed)
+    assert never.size and replayed.size
+    final = report["models"]["partial_fit"].item_factors_
+    np.testing.assert_array_equal(final[never], initial.item_factors_[never])
+    assert not np.allclose(final[replayed], initial.item_factors_[replayed])
+
+
+def test_beyond_accuracy_of_the_stream_and_the_gan_strategy():
+    from sklearn_agn import GANAugmenter
+
+    augmenter = GANAugmenter(sparse_threshold=8, n_generated=2, max_epochs=2,
+                             g_hidden_sizes=(8,), d_hidden_sizes=(8,), random_state=0)
+    report = stream.replay_stream(_log(), _model(), strategies=["fold-in", "GAN + partial_fit"],
+                                  initial=0.8, batch=100, augmenter=augmenter)
+    gan = report["models"]["GAN + partial_fit"]
+    assert hasattr(gan.augmenter_, "generator_") and gan.mf_.n_features_in_ == 21
+    for name, result in report["strategies"].items():
+        overall = result["overall"]
+        assert 0 < overall["coverage@10"] <= 1 and 0 <= overall["long_tail@10"] <= 1, name
+        assert overall["novelty@10"] > 0 and 0 <= overall["gini@10"] <= 1, name
+    table = stream.format_stream_table(report)
+    assert "| GAN + partial_fit |" in table and "coverage@10" in table
+
+
+def test_forgetting_is_chosen_on_the_initial_part_only(monkeypatch):
+    log = _log()
+    seen = []
+    real_replay = stream.replay_stream
+
+    def spy(ratings, model, **kwargs):
+        seen.append((len(ratings), model.forgetting, kwargs["initial"]))
+        report = real_replay(ratings, model, **kwargs)
+        # A score that prefers the smallest forgetting, whatever the data.
+        report["strategies"]["partial_fit"]["overall"]["ndcg@10"] = 1 - model.forgetting
+        return report
+
+    monkeypatch.setattr(stream, "replay_stream", spy)
+    best, scores = stream.choose_forgetting(log, _model(), [1.0, 0.5, 0.8], initial=0.8,
+                                            batch=100)
+    assert best == 0.5 and list(scores) == [1.0, 0.5, 0.8]
+    n_initial = int(round(0.8 * len(log)))
+    assert seen == [(n_initial, f, 0.8) for f in (1.0, 0.5, 0.8)]

@@ -27,7 +27,12 @@ Protocol:
      (``update_items``);
    - ``refit``: a full refit on everything so far (the upper bound);
    - ``refit every n``: a full refit every ``--refit-every`` batches,
-     ``partial_fit`` in between.
+     ``partial_fit`` in between;
+   - ``GAN + partial_fit`` (when asked for): a
+     :class:`~sklearn_agn.GANAugmenter` fitted once on the initial part
+     densifies the sparse rows before the MF's fit, fold-in and
+     ``partial_fit``; the GAN itself is not updated (it has no
+     ``partial_fit``, and refitting it every batch would cost minutes).
 
 ``MFRecommender``'s ``forgetting`` (the weight ``partial_fit`` leaves to
 earlier feedback at each batch) is chosen among ``--forgetting`` values on a
@@ -52,15 +57,17 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from ..datasets import load_movielens
+from ..augmentation import GANAugmenter
 from ..matrix_factorization import MFRecommender
-from ..metrics import ndcg_at_k, recall_at_k
+from ..metrics import beyond_accuracy_metrics, ndcg_at_k, recall_at_k
 from ..preprocessing import InteractionEncoder
 
-__all__ = ["STRATEGIES", "replay_stream", "choose_forgetting", "format_stream_table",
-           "plot_stream", "main"]
+__all__ = ["STRATEGIES", "DEFAULT_STRATEGIES", "replay_stream", "choose_forgetting",
+           "format_stream_table", "plot_stream", "main"]
 
 K = 10
-STRATEGIES = ("fold-in", "partial_fit", "refit", "refit every n")
+STRATEGIES = ("fold-in", "partial_fit", "refit", "refit every n", "GAN + partial_fit")
+DEFAULT_STRATEGIES = STRATEGIES[:4]
 
 
 def _batch_bounds(times, start, batch):
@@ -95,6 +102,26 @@ def _encode(ratings):
             ratings["timestamp"].to_numpy(), (len(encoder.user_ids_), len(encoder.item_ids_)))
 
 
+class _GANFedModel:
+    """An MF whose every input row is first densified by a GAN fitted once."""
+
+    def __init__(self, augmenter, mf):
+        self.augmenter = augmenter
+        self.mf = mf
+
+    def fit(self, X):
+        self.augmenter_ = clone(self.augmenter).fit(X)
+        self.mf_ = clone(self.mf).fit(self.augmenter_.transform(X))
+        return self
+
+    def predict(self, X, k):
+        return self.mf_.predict(self.augmenter_.transform(X), k=k)
+
+    def partial_fit(self, X, update_items=None):
+        self.mf_.partial_fit(self.augmenter_.transform(X), update_items=update_items)
+        return self
+
+
 def _update(strategy, model, base, X_so_far, active, batch_items, batch_index, refit_every):
     """Apply ``strategy`` to ``model`` after a batch; returns the (possibly new) model."""
     refit = strategy == "refit" or (strategy == "refit every n"
@@ -107,8 +134,8 @@ def _update(strategy, model, base, X_so_far, active, batch_items, batch_index, r
     return model
 
 
-def replay_stream(ratings, model=None, *, strategies=STRATEGIES, initial=0.5, batch="day",
-                  refit_every=10, log=None):
+def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial=0.5,
+                  batch="day", refit_every=10, augmenter=None, log=None):
     """Run the prequential protocol of this module on a log of timed ratings.
 
     Parameters
@@ -120,8 +147,9 @@ def replay_stream(ratings, model=None, *, strategies=STRATEGIES, initial=0.5, ba
     model : recommender, default=None
         Unfitted estimator with ``fit``, ``partial_fit`` and ``predict``,
         cloned for the refits; ``MFRecommender(random_state=0)`` when None.
-    strategies : iterable of str, default=STRATEGIES
-        Update strategies to compare, among :data:`STRATEGIES`.
+    strategies : iterable of str, default=DEFAULT_STRATEGIES
+        Update strategies to compare, among :data:`STRATEGIES` (the default
+        leaves out ``"GAN + partial_fit"``).
     initial : float in (0, 1), default=0.5
         Share of the interactions, earliest first, of the initial fit.
     batch : "day" or int, default="day"
@@ -129,6 +157,9 @@ def replay_stream(ratings, model=None, *, strategies=STRATEGIES, initial=0.5, ba
         epoch) or of a fixed number of interactions.
     refit_every : int, default=10
         Period of the full refits of the ``"refit every n"`` strategy.
+    augmenter : GANAugmenter, default=None
+        Unfitted augmenter of the ``"GAN + partial_fit"`` strategy;
+        ``GANAugmenter(random_state=0)`` when None.
     log : callable, default=None
         Called with a progress line after each batch.
 
@@ -156,8 +187,13 @@ def replay_stream(ratings, model=None, *, strategies=STRATEGIES, initial=0.5, ba
     if not 0 < start < len(ratings):
         raise ValueError(f"initial={initial} leaves no interaction to fit or to replay.")
 
-    fitted = clone(base).fit(_matrix(rows[:start], cols[:start], shape))
+    X_initial = _matrix(rows[:start], cols[:start], shape)
+    fitted = clone(base).fit(X_initial)
     models = {name: copy.deepcopy(fitted) for name in strategies}
+    if "GAN + partial_fit" in strategies:
+        augmenter = GANAugmenter(random_state=0) if augmenter is None else augmenter
+        models["GAN + partial_fit"] = _GANFedModel(augmenter, base).fit(X_initial)
+    recommended = {name: [] for name in strategies}
     report = {"batches": [], "strategies": {name: {"ndcg@10": [], "recall@10": [],
                                                    "update_time": []}
                                             for name in strategies}}
@@ -178,6 +214,7 @@ def replay_stream(ratings, model=None, *, strategies=STRATEGIES, initial=0.5, ba
             result = report["strategies"][name]
             if n_users:
                 ranked = models[name].predict(seen, k=K)
+                recommended[name].append(ranked[np.diff(truth.indptr) > 0])
                 scores = (ndcg_at_k(truth, ranked, K), recall_at_k(truth, ranked, K))
                 sums[name] += n_users * np.array(scores)
             else:
@@ -198,6 +235,9 @@ def replay_stream(ratings, model=None, *, strategies=STRATEGIES, initial=0.5, ba
         overall = sums[name] / n_evaluated if n_evaluated else np.full(2, np.nan)
         result["overall"] = {"ndcg@10": float(overall[0]), "recall@10": float(overall[1]),
                              "update_time": float(np.sum(result["update_time"]))}
+        if recommended[name]:
+            result["overall"].update(
+                beyond_accuracy_metrics(np.vstack(recommended[name]), X_initial, K))
     report["data"] = {"users": shape[0], "items": shape[1], "interactions": len(ratings),
                       "initial": start, "evaluated": n_evaluated}
     report["models"] = models
@@ -242,6 +282,16 @@ def format_stream_table(report):
         lines.append(f"| {name} | {overall['ndcg@10']:.4f} | {overall['recall@10']:.4f} | "
                      f"{overall['update_time']:.2f} | "
                      f"{overall['update_time'] / max(n_batches, 1):.3f} | {vs_ndcg} | {vs_time} |")
+    beyond = [f"{m}@{K}" for m in ("coverage", "novelty", "arp", "long_tail", "gini")]
+    rows = [(name, result["overall"]) for name, result in report["strategies"].items()
+            if beyond[0] in result["overall"]]
+    if rows:
+        lines += ["", "Beyond accuracy, every top 10 of the stream: catalogue coverage, novelty "
+                  "(bits), average recommended popularity (users), long-tail share, Gini of "
+                  "exposure (popularity on the initial part):", "",
+                  "| strategy | " + " | ".join(beyond) + " |", "|---" * (len(beyond) + 1) + "|"]
+        lines += [f"| {name} | " + " | ".join(f"{overall[m]:.4f}" for m in beyond) + " |"
+                  for name, overall in rows]
     return "\n".join(lines)
 
 
@@ -294,9 +344,10 @@ def main(argv=None):
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--ratings", required=True,
                         help="ratings file with timestamps (e.g. ml-100k/u.data)")
-    parser.add_argument("--strategies", nargs="+", default=list(STRATEGIES),
+    parser.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES),
                         choices=STRATEGIES, metavar="NAME",
-                        help="strategies (default: all): " + ", ".join(map(repr, STRATEGIES)))
+                        help="strategies (default: all but the GAN's): "
+                             + ", ".join(map(repr, STRATEGIES)))
     parser.add_argument("--initial", type=float, default=0.5,
                         help="share of the interactions, earliest first, of the initial fit")
     parser.add_argument("--batch", type=_batch_arg, default="day",
@@ -337,7 +388,8 @@ def main(argv=None):
     model.set_params(forgetting=forgetting)
     report = replay_stream(ratings, model, strategies=args.strategies,
                            initial=args.initial, batch=args.batch,
-                           refit_every=args.refit_every, log=log)
+                           refit_every=args.refit_every,
+                           augmenter=GANAugmenter(random_state=args.seed), log=log)
     del report["models"]
     report["command"] = "python -m sklearn_agn.benchmark.stream " + " ".join(
         sys.argv[1:] if argv is None else argv)
