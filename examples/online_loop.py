@@ -40,9 +40,12 @@ newcomer = pd.DataFrame({"user_id": ["newcomer"] * 3,
                          "item_id": ["sku-010", "sku-011", "sku-012"]})
 log = pd.concat([log, feedback, newcomer], ignore_index=True)
 
-# 4. Adapt: the rows of the users who acted, with their whole history.
+# 4. Adapt: the rows of the users who acted, with their whole history (it
+#    folds them in), re-solving the items of the new feedback only.
 active = list(served) + ["newcomer"]
-model.partial_fit(encoder.transform(log[log.user_id.isin(active)], users=active))
+new_items = encoder.item_index(pd.concat([feedback, newcomer]).item_id)
+model.partial_fit(encoder.transform(log[log.user_id.isin(active)], users=active),
+                  update_items=new_items)
 
 # 5. Recommend again: what they bought is not recommended back.
 after = encoder.recommend(model, log, active, exclude_items=out_of_stock)

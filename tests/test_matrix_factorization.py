@@ -345,6 +345,20 @@ def test_forgetting_makes_items_follow_recent_feedback():
     assert similarity[0.5] > similarity[1.0] + 0.05
 
 
+def test_an_empty_row_is_recommended_the_most_popular_items():
+    X, _ = block_interactions(n_users=150, n_items=60, n_blocks=3, density=0.3)
+    model = MFRecommender(**FAST).fit(X)
+    counts = np.asarray(X.getnnz(axis=0))
+    popular = np.argsort(-counts, kind="stable")[:5]
+    assert popular.tolist() != list(range(5))  # item order alone would not give it
+    np.testing.assert_array_equal(model.predict(np.zeros((2, 60)), k=5), [popular, popular])
+    # Popularity follows partial_fit: 40 new users all take item 59.
+    new = np.zeros((40, 60))
+    new[:, 59] = 1
+    model.partial_fit(new)
+    assert model.predict(np.zeros((1, 60)), k=1)[0, 0] == 59
+
+
 def _marked(X, weight, seed=0):
     """``X`` plus generated feedback of ``weight`` on 10% of its missing entries, marked."""
     rng = np.random.RandomState(seed)

@@ -61,6 +61,13 @@ def test_replay_handles_new_users_and_items_and_the_strategies():
         assert len(result["ndcg@10"]) == len(result["update_time"]) == len(batches)
         assert 0 <= result["overall"]["ndcg@10"] <= 1, name
     assert report["strategies"]["fold-in"]["overall"]["update_time"] < 0.01
+    # User 99's first batch is scored as a new user's, against the popularity
+    # of the initial fit: the only batch of the stream with an empty history.
+    assert report["data"]["new_users"] == 1
+    new = report["strategies"]["fold-in"]["overall"]["ndcg@10 new users"]
+    returning = report["strategies"]["fold-in"]["overall"]["ndcg@10 returning users"]
+    n, overall = report["data"]["evaluated"], report["strategies"]["fold-in"]["overall"]
+    assert overall["ndcg@10"] == pytest.approx((new + (n - 1) * returning) / n)
 
 
 def test_replay_validation():

@@ -197,8 +197,10 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
     report = {"batches": [], "strategies": {name: {"ndcg@10": [], "recall@10": [],
                                                    "update_time": []}
                                             for name in strategies}}
-    sums = {name: np.zeros(2) for name in strategies}
-    n_evaluated = 0
+    # NDCG@10 and Recall@10 summed over the evaluated users, and NDCG@10
+    # summed over those with an empty history (new users).
+    sums = {name: np.zeros(3) for name in strategies}
+    n_evaluated = n_new = 0
     for index, (begin, end) in enumerate(_batch_bounds(times, start, batch)):
         history = _matrix(rows[:begin], cols[:begin], shape)
         active = np.unique(rows[begin:end])
@@ -206,7 +208,9 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
         truth = _matrix(rows[begin:end], cols[begin:end], shape)[active]
         truth = truth - truth.multiply(seen)  # a repeated interaction cannot be recommended
         truth.eliminate_zeros()
-        n_users = int((np.diff(truth.indptr) > 0).sum())
+        evaluated = np.diff(truth.indptr) > 0
+        new_users = evaluated & (np.diff(seen.indptr) == 0)
+        n_users = int(evaluated.sum())
         report["batches"].append({"start": int(times[begin]), "interactions": int(end - begin),
                                   "users": int(active.size), "evaluated": n_users})
         so_far = _matrix(rows[:end], cols[:end], shape)
@@ -214,9 +218,12 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
             result = report["strategies"][name]
             if n_users:
                 ranked = models[name].predict(seen, k=K)
-                recommended[name].append(ranked[np.diff(truth.indptr) > 0])
+                recommended[name].append(ranked[evaluated])
                 scores = (ndcg_at_k(truth, ranked, K), recall_at_k(truth, ranked, K))
-                sums[name] += n_users * np.array(scores)
+                sums[name][:2] += n_users * np.array(scores)
+                if new_users.any():
+                    sums[name][2] += new_users.sum() * ndcg_at_k(truth[new_users],
+                                                                 ranked[new_users], K)
             else:
                 scores = (float("nan"), float("nan"))
             tic = time.perf_counter()
@@ -226,20 +233,26 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
             result["ndcg@10"].append(scores[0])
             result["recall@10"].append(scores[1])
         n_evaluated += n_users
+        n_new += int(new_users.sum())
         if log is not None:
             log(f"batch {index + 1}: {end - begin} interactions, {n_users} users evaluated; "
                 + ", ".join(f"{name} {report['strategies'][name]['ndcg@10'][-1]:.3f}"
                             for name in strategies))
     for name in strategies:
         result = report["strategies"][name]
-        overall = sums[name] / n_evaluated if n_evaluated else np.full(2, np.nan)
-        result["overall"] = {"ndcg@10": float(overall[0]), "recall@10": float(overall[1]),
-                             "update_time": float(np.sum(result["update_time"]))}
+        overall = sums[name][:2] / n_evaluated if n_evaluated else np.full(2, np.nan)
+        n_returning = n_evaluated - n_new
+        result["overall"] = {
+            "ndcg@10": float(overall[0]), "recall@10": float(overall[1]),
+            "ndcg@10 new users": float(sums[name][2] / n_new) if n_new else float("nan"),
+            "ndcg@10 returning users": (float((sums[name][0] - sums[name][2]) / n_returning)
+                                        if n_returning else float("nan")),
+            "update_time": float(np.sum(result["update_time"]))}
         if recommended[name]:
             result["overall"].update(
                 beyond_accuracy_metrics(np.vstack(recommended[name]), X_initial, K))
     report["data"] = {"users": shape[0], "items": shape[1], "interactions": len(ratings),
-                      "initial": start, "evaluated": n_evaluated}
+                      "initial": start, "evaluated": n_evaluated, "new_users": n_new}
     report["models"] = models
     return report
 
@@ -268,8 +281,9 @@ def choose_forgetting(ratings, model, candidates, *, initial=0.5, batch="day",
 def format_stream_table(report):
     """Markdown table of the overall results of :func:`replay_stream`."""
     reference = report["strategies"].get("refit", {}).get("overall")
-    lines = ["| strategy | NDCG@10 | Recall@10 | update time (s) | per batch (s) "
-             "| NDCG vs refit | time vs refit |", "|---|---|---|---|---|---|---|"]
+    lines = ["| strategy | NDCG@10 | Recall@10 | NDCG@10 new users | NDCG@10 returning "
+             "| update time (s) | per batch (s) | NDCG vs refit | time vs refit |",
+             "|---|---|---|---|---|---|---|---|---|"]
     n_batches = len(report["batches"])
     for name, result in report["strategies"].items():
         overall = result["overall"]
@@ -280,7 +294,8 @@ def format_stream_table(report):
         else:
             vs_ndcg = vs_time = "n/a"
         lines.append(f"| {name} | {overall['ndcg@10']:.4f} | {overall['recall@10']:.4f} | "
-                     f"{overall['update_time']:.2f} | "
+                     f"{overall['ndcg@10 new users']:.4f} | "
+                     f"{overall['ndcg@10 returning users']:.4f} | {overall['update_time']:.2f} | "
                      f"{overall['update_time'] / max(n_batches, 1):.3f} | {vs_ndcg} | {vs_time} |")
     beyond = [f"{m}@{K}" for m in ("coverage", "novelty", "arp", "long_tail", "gini")]
     rows = [(name, result["overall"]) for name, result in report["strategies"].items()
@@ -399,7 +414,8 @@ def main(argv=None):
     print(f"$ {report['command']}")
     print(f"{data['users']} users, {data['items']} items, {data['interactions']} interactions: "
           f"initial fit on the earliest {data['initial']}, then {len(report['batches'])} "
-          f"batches ({args.batch}); {data['evaluated']} user-batches evaluated. {model!r}\n")
+          f"batches ({args.batch}); {data['evaluated']} user-batches evaluated "
+          f"({data['new_users']} of new users, whose history is empty). {model!r}\n")
     if validation:
         print("forgetting chosen on the validation stream (partial_fit NDCG@10): "
               + ", ".join(f"{value:g}: {score:.4f}" for value, score in validation.items())
