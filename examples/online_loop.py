@@ -38,14 +38,15 @@ feedback = pd.DataFrame({"user_id": np.repeat(served, 2),
                          "item_id": before[:, :2].ravel()})
 newcomer = pd.DataFrame({"user_id": ["newcomer"] * 3,
                          "item_id": ["sku-010", "sku-011", "sku-012"]})
-log = pd.concat([log, feedback, newcomer], ignore_index=True)
+earlier, log = log, pd.concat([log, feedback, newcomer], ignore_index=True)
 
 # 4. Adapt: the rows of the users who acted, with their whole history (it
-#    folds them in), re-solving the items of the new feedback only.
+#    folds them in), and their rows before the feedback (each user counts
+#    once; only the items of the new feedback are re-solved).
 active = list(served) + ["newcomer"]
-new_items = encoder.item_index(pd.concat([feedback, newcomer]).item_id)
 model.partial_fit(encoder.transform(log[log.user_id.isin(active)], users=active),
-                  update_items=new_items)
+                  previous=encoder.transform(earlier[earlier.user_id.isin(active)],
+                                             users=active))
 
 # 5. Recommend again: what they bought is not recommended back.
 after = encoder.recommend(model, log, active, exclude_items=out_of_stock)

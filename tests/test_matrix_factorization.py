@@ -313,50 +313,34 @@ def test_partial_fit_cg_item_update_reaches_the_exact_update():
     assert 0 < error < 0.05
 
 
-def test_forgetting_scales_the_statistics_of_earlier_users():
+def test_partial_fit_with_previous_rows_replaces_the_returning_users():
+    """With their earlier rows as ``previous``, returning users count once: their
+    earlier part of the statistics is replaced, and only the items of their new
+    interactions are re-solved."""
     X, groups = block_interactions(n_users=150, n_items=60, n_blocks=3)
-    new = X[groups == 2][:10]
-    model = MFRecommender(**FAST, forgetting=0.3).fit(X)
-    gram, curvature = model.user_gram_.copy(), model.item_curvature_.copy()
-    users = model.fold_in(new)  # partial_fit folds the rows in against the current items
-    model.partial_fit(new)
-    np.testing.assert_allclose(model.user_gram_, 0.3 * gram + users.T @ users)
-    # Items the batch does not touch keep the forgotten curvature of the others.
-    untouched = new.getnnz(axis=0) == 0
-    np.testing.assert_allclose(model.item_curvature_[untouched], 0.3 * curvature[untouched])
-
-
-def test_forgetting_makes_items_follow_recent_feedback():
-    """Item 0 belongs to block 0; then new users take it with block-2 items, a
-    batch at a time. With forgetting, its factor turns further towards block 2."""
-    X, groups = block_interactions(n_users=150, n_items=60, n_blocks=3)
-    rng = np.random.RandomState(0)
-    similarity = {}
-    for forgetting in (1.0, 0.5):
-        model = MFRecommender(**FAST, regularization=0.1, forgetting=forgetting).fit(X)
-        for _ in range(5):
-            batch = np.zeros((10, 60))
-            batch[:, 0] = 1
-            batch[:, 40 + rng.choice(20, 5, replace=False)] = 1
-            model.partial_fit(batch)
-        Y = model.item_factors_
-        block2 = Y[40:].mean(axis=0)
-        similarity[forgetting] = Y[0] @ block2 / np.linalg.norm(Y[0]) / np.linalg.norm(block2)
-    assert similarity[0.5] > similarity[1.0] + 0.05
-
-
-def test_an_empty_row_is_recommended_the_most_popular_items():
-    X, _ = block_interactions(n_users=150, n_items=60, n_blocks=3, density=0.3)
-    model = MFRecommender(**FAST).fit(X)
-    counts = np.asarray(X.getnnz(axis=0))
-    popular = np.argsort(-counts, kind="stable")[:5]
-    assert popular.tolist() != list(range(5))  # item order alone would not give it
-    np.testing.assert_array_equal(model.predict(np.zeros((2, 60)), k=5), [popular, popular])
-    # Popularity follows partial_fit: 40 new users all take item 59.
-    new = np.zeros((40, 60))
-    new[:, 59] = 1
-    model.partial_fit(new)
-    assert model.predict(np.zeros((1, 60)), k=1)[0, 0] == 59
+    model = MFRecommender(**FAST, solver="cholesky").fit(X)
+    before = model.item_factors_.copy()
+    gram, counts = model.user_gram_.copy(), model.item_interaction_counts_.copy()
+    old = X[:10]
+    new = old.tolil()
+    new[:, [57, 58]] = 1  # block-0 users take two block-2 items
+    new = new.tocsr()
+    fresh = np.flatnonzero(new.getnnz(axis=0) - old.getnnz(axis=0))
+    x_old, x_new = model.fold_in(old), model.fold_in(new)
+    model.partial_fit(new, previous=old)
+    np.testing.assert_allclose(model.user_gram_, gram - x_old.T @ x_old + x_new.T @ x_new)
+    np.testing.assert_array_equal(model.item_interaction_counts_,
+                                  counts + np.asarray(new.getnnz(axis=0) - old.getnnz(axis=0)))
+    assert set(fresh) == {57, 58} and not np.allclose(model.item_factors_[fresh], before[fresh])
+    others = np.setdiff1d(np.arange(60), fresh)
+    np.testing.assert_array_equal(model.item_factors_[others], before[others])
+    # Rows replayed as their own previous rows change nothing.
+    state = model.item_factors_.copy(), model.item_interaction_counts_.copy()
+    model.partial_fit(X[20:40], previous=X[20:40])
+    np.testing.assert_array_equal(model.item_factors_, state[0])
+    np.testing.assert_array_equal(model.item_interaction_counts_, state[1])
+    with pytest.raises(ValueError, match="previous must have the shape of X"):
+        model.partial_fit(new, previous=old[:5])
 
 
 def _marked(X, weight, seed=0):

@@ -126,22 +126,3 @@ def test_beyond_accuracy_of_the_stream_and_the_gan_strategy():
     table = stream.format_stream_table(report)
     assert "| GAN + partial_fit |" in table and "coverage@10" in table
 
-
-def test_forgetting_is_chosen_on_the_initial_part_only(monkeypatch):
-    log = _log()
-    seen = []
-    real_replay = stream.replay_stream
-
-    def spy(ratings, model, **kwargs):
-        seen.append((len(ratings), model.forgetting, kwargs["initial"]))
-        report = real_replay(ratings, model, **kwargs)
-        # A score that prefers the smallest forgetting, whatever the data.
-        report["strategies"]["partial_fit"]["overall"]["ndcg@10"] = 1 - model.forgetting
-        return report
-
-    monkeypatch.setattr(stream, "replay_stream", spy)
-    best, scores = stream.choose_forgetting(log, _model(), [1.0, 0.5, 0.8], initial=0.8,
-                                            batch=100)
-    assert best == 0.5 and list(scores) == [1.0, 0.5, 0.8]
-    n_initial = int(round(0.8 * len(log)))
-    assert seen == [(n_initial, f, 0.8) for f in (1.0, 0.5, 0.8)]

@@ -23,8 +23,9 @@ Protocol:
    - ``fold-in``: no update; users are still folded in with their growing
      history at recommendation time;
    - ``partial_fit``: ``partial_fit`` on the rows (whole history so far) of
-     the users active in the batch, re-solving the items of the batch only
-     (``update_items``);
+     the users active in the batch, with their rows before the batch as
+     ``previous`` (each user counts once; only the items of the batch are
+     re-solved);
    - ``refit``: a full refit on everything so far (the upper bound);
    - ``refit every n``: a full refit every ``--refit-every`` batches,
      ``partial_fit`` in between;
@@ -33,12 +34,6 @@ Protocol:
      densifies the sparse rows before the MF's fit, fold-in and
      ``partial_fit``; the GAN itself is not updated (it has no
      ``partial_fit``, and refitting it every batch would cost minutes).
-
-``MFRecommender``'s ``forgetting`` (the weight ``partial_fit`` leaves to
-earlier feedback at each batch) is chosen among ``--forgetting`` values on a
-validation stream carved from the initial part alone (fitted on its earliest
-80%, its last 20% replayed with ``partial_fit``), never on the replayed test
-stream.
 
 The output gives each strategy's NDCG@10 and Recall@10 over the stream (the
 mean over every evaluated user of every batch), its update time in total and
@@ -62,8 +57,8 @@ from ..matrix_factorization import MFRecommender
 from ..metrics import beyond_accuracy_metrics, ndcg_at_k, recall_at_k
 from ..preprocessing import InteractionEncoder
 
-__all__ = ["STRATEGIES", "DEFAULT_STRATEGIES", "replay_stream", "choose_forgetting",
-           "format_stream_table", "plot_stream", "main"]
+__all__ = ["STRATEGIES", "DEFAULT_STRATEGIES", "replay_stream", "format_stream_table",
+           "plot_stream", "main"]
 
 K = 10
 STRATEGIES = ("fold-in", "partial_fit", "refit", "refit every n", "GAN + partial_fit")
@@ -117,12 +112,13 @@ class _GANFedModel:
     def predict(self, X, k):
         return self.mf_.predict(self.augmenter_.transform(X), k=k)
 
-    def partial_fit(self, X, update_items=None):
-        self.mf_.partial_fit(self.augmenter_.transform(X), update_items=update_items)
+    def partial_fit(self, X, previous):
+        self.mf_.partial_fit(self.augmenter_.transform(X),
+                             previous=self.augmenter_.transform(previous))
         return self
 
 
-def _update(strategy, model, base, X_so_far, active, batch_items, batch_index, refit_every):
+def _update(strategy, model, base, X_so_far, X_before, active, batch_index, refit_every):
     """Apply ``strategy`` to ``model`` after a batch; returns the (possibly new) model."""
     refit = strategy == "refit" or (strategy == "refit every n"
                                     and (batch_index + 1) % refit_every == 0)
@@ -130,7 +126,7 @@ def _update(strategy, model, base, X_so_far, active, batch_items, batch_index, r
         return model
     if refit:
         return clone(base).fit(X_so_far)
-    model.partial_fit(X_so_far[active], update_items=batch_items)
+    model.partial_fit(X_so_far[active], previous=X_before[active])
     return model
 
 
@@ -227,8 +223,8 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
             else:
                 scores = (float("nan"), float("nan"))
             tic = time.perf_counter()
-            models[name] = _update(name, models[name], base, so_far, active,
-                                   np.unique(cols[begin:end]), index, refit_every)
+            models[name] = _update(name, models[name], base, so_far, history, active, index,
+                                   refit_every)
             result["update_time"].append(time.perf_counter() - tic)
             result["ndcg@10"].append(scores[0])
             result["recall@10"].append(scores[1])
@@ -255,27 +251,6 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
                       "initial": start, "evaluated": n_evaluated, "new_users": n_new}
     report["models"] = models
     return report
-
-
-def choose_forgetting(ratings, model, candidates, *, initial=0.5, batch="day",
-                      validation=0.2):
-    """The ``forgetting`` of ``model`` that ``partial_fit`` does best with on a validation stream.
-
-    The validation stream is the earliest ``initial`` share of ``ratings``
-    alone (what the test stream's initial fit sees): a fit on its earliest
-    ``1 - validation``, then its last ``validation`` replayed with the
-    ``partial_fit`` strategy. Returns the best candidate (by NDCG@10; the
-    first best on ties) and the validation NDCG@10 of every candidate.
-    """
-    ratings = ratings.sort_values("timestamp", kind="stable")
-    head = ratings.iloc[:int(round(initial * len(ratings)))]
-    scores = {}
-    for forgetting in candidates:
-        report = replay_stream(head, clone(model).set_params(forgetting=forgetting),
-                               strategies=["partial_fit"], initial=1 - validation,
-                               batch=batch)
-        scores[forgetting] = report["strategies"]["partial_fit"]["overall"]["ndcg@10"]
-    return max(scores, key=scores.get), scores
 
 
 def format_stream_table(report):
@@ -375,9 +350,6 @@ def main(argv=None):
     parser.add_argument("--alpha", type=float, default=2.0)
     parser.add_argument("--n-iter", type=int, default=15)
     parser.add_argument("--solver", default="cg", choices=("cholesky", "cg"))
-    parser.add_argument("--forgetting", type=float, nargs="+", default=[1.0, 0.95, 0.9, 0.8, 0.6, 0.3],
-                        help="MF's forgetting for partial_fit; several values: the best on a "
-                             "validation stream carved from the initial part")
     parser.add_argument("--n-jobs", type=int, default=None, help="torch threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the report (per batch) as JSON here")
@@ -386,22 +358,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.refit_every < 1:
         parser.error("--refit-every must be >= 1")
-    if not all(0 < value <= 1 for value in args.forgetting):
-        parser.error("--forgetting values must lie in (0, 1]")
     model = MFRecommender(n_factors=args.n_factors, regularization=args.regularization,
                           regularization_exponent=args.regularization_exponent,
                           alpha=args.alpha, n_iter=args.n_iter, solver=args.solver,
                           n_jobs=args.n_jobs, random_state=args.seed)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
-    ratings = load_movielens(args.ratings)
-    validation = None
-    if len(args.forgetting) > 1:
-        forgetting, validation = choose_forgetting(ratings, model, args.forgetting,
-                                                   initial=args.initial, batch=args.batch)
-    else:
-        forgetting = args.forgetting[0]
-    model.set_params(forgetting=forgetting)
-    report = replay_stream(ratings, model, strategies=args.strategies,
+    report = replay_stream(load_movielens(args.ratings), model, strategies=args.strategies,
                            initial=args.initial, batch=args.batch,
                            refit_every=args.refit_every,
                            augmenter=GANAugmenter(random_state=args.seed), log=log)
@@ -409,17 +371,12 @@ def main(argv=None):
     report["command"] = "python -m sklearn_agn.benchmark.stream " + " ".join(
         sys.argv[1:] if argv is None else argv)
     report["model"] = repr(model)
-    report["forgetting_validation"] = validation
     data = report["data"]
     print(f"$ {report['command']}")
     print(f"{data['users']} users, {data['items']} items, {data['interactions']} interactions: "
           f"initial fit on the earliest {data['initial']}, then {len(report['batches'])} "
           f"batches ({args.batch}); {data['evaluated']} user-batches evaluated "
           f"({data['new_users']} of new users, whose history is empty). {model!r}\n")
-    if validation:
-        print("forgetting chosen on the validation stream (partial_fit NDCG@10): "
-              + ", ".join(f"{value:g}: {score:.4f}" for value, score in validation.items())
-              + f" -> {forgetting:g}\n")
     print(format_stream_table(report))
     if args.json:
         with open(args.json, "w") as fh:
