@@ -126,3 +126,20 @@ def test_user_cold_start_protocol_on_planted_users():
                                           budget=3, log=lambda line: None)
     ndcg = {row["method"]: np.mean([r["ndcg@20"] for r in row["runs"]]) for row in rows}
     assert ndcg["demographic user-KNN"] > ndcg["global popularity"] + 0.05
+
+
+def test_gan_user_method_scores_new_users_from_their_attributes():
+    from sklearn_agn import GANAugmenter
+
+    X, users, _ = make_interactions(500, 80, 6000, n_factors=2, preference_concentration=0.05,
+                                    popularity_mix=0.1, random_state=0, return_factors=True)
+    attributes = np.eye(2)[users.argmax(axis=1)]
+    gan = cold_start.ColdStartMethod(
+        "GAN (user attributes)",
+        lambda params, seed, A: cold_start._GANUsers(GANAugmenter(condition_dropout=0.5,
+                                                                 random_state=seed)), {})
+    rows = cold_start.run_user_cold_start(X, attributes, [cold_start.USER_METHODS[0], gan],
+                                          seeds=1, budget=1, log=lambda line: None)
+    ndcg = {row["method"]: row["runs"][0]["ndcg@20"] for row in rows}
+    # (.73 against .57 when written)
+    assert ndcg["GAN (user attributes)"] > ndcg["global popularity"] + 0.1

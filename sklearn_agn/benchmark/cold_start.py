@@ -427,6 +427,21 @@ class _UserRidgeMF:
         return self.ridge_.predict(user_attributes) @ self.mf_.item_factors_.T
 
 
+class _GANUsers:
+    """The GAN conditioned on user attributes, scoring a new user's empty row."""
+
+    def __init__(self, augmenter):
+        self.augmenter = augmenter
+
+    def fit(self, X, user_attributes):
+        self.augmenter_ = self.augmenter.fit(X, user_attributes=user_attributes)
+        return self
+
+    def scores(self, user_attributes):
+        empty = sp.csr_matrix((user_attributes.shape[0], self.augmenter_.n_features_in_))
+        return self.augmenter_.score_items(empty, user_attributes=user_attributes)
+
+
 USER_METHODS = [
     ColdStartMethod("global popularity", lambda params, seed, A: _Popularity(), {}),
     ColdStartMethod("demographic user-KNN",
@@ -436,7 +451,14 @@ USER_METHODS = [
                     lambda params, seed, A: _UserRidgeMF(_mf(params, seed),
                                                          params["ridge_alpha"]),
                     {**_MF_SPACE, "ridge_alpha": loguniform(0.1, 1000.0)}),
+    # Two settings (each trains a GAN): how often a user is seen through their
+    # attributes alone in training.
+    ColdStartMethod("GAN (user attributes)",
+                    lambda params, seed, A: _GANUsers(GANAugmenter(random_state=seed,
+                                                                   **params)),
+                    {"condition_dropout": [0.2, 0.5]}),
 ]
+DEFAULT_USER_METHODS = ["global popularity", "demographic user-KNN", "MF + ridge map (users)"]
 
 
 def split_users(n_users, seed):
@@ -604,6 +626,11 @@ def main(argv=None):
     parser.add_argument("--budget", type=int, default=12, help="settings tried per method")
     parser.add_argument("--user-cold-start", action="store_true",
                         help="also run the user cold-start table (needs u.item's u.user)")
+    user_names = [m.name for m in USER_METHODS]
+    parser.add_argument("--user-methods", nargs="+", default=DEFAULT_USER_METHODS,
+                        choices=user_names, metavar="NAME",
+                        help="user methods to run (default: the non-GAN ones): "
+                        + ", ".join(repr(n) for n in user_names))
     parser.add_argument("--json", help="write the full report as JSON here")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--no-items", action="store_true",
@@ -642,7 +669,9 @@ def main(argv=None):
     report = ({"results": [], "all_items": []} if args.no_items
               else run_item_cold_start(X, attributes, methods, on_seed=save_partial, **seeds))
     if args.user_cold_start:
-        report["user_cold_start"] = run_user_cold_start(X, user_attributes, **seeds)
+        report["user_cold_start"] = run_user_cold_start(
+            X, user_attributes, [m for m in USER_METHODS if m.name in args.user_methods],
+            **seeds)
     report["command"] = "python -m sklearn_agn.benchmark.cold_start " + " ".join(
         sys.argv[1:] if argv is None else argv)
     report["data"] = {"users": X.shape[0], "items": X.shape[1], "interactions": int(X.nnz),
