@@ -442,6 +442,25 @@ class _GANUsers:
         return self.augmenter_.score_items(empty, user_attributes=user_attributes)
 
 
+class _GANMFUsers:
+    """GAN + MF as a pipeline serves a new user: the GAN generates feedback for the
+    empty row from the user's attributes, the MF folds that row in."""
+
+    def __init__(self, augmenter, mf):
+        self.augmenter = augmenter
+        self.mf = mf
+
+    def fit(self, X, user_attributes):
+        self.augmenter_ = self.augmenter.fit(X, user_attributes=user_attributes)
+        self.mf_ = self.mf.fit(self.augmenter_.transform(X, user_attributes=user_attributes))
+        return self
+
+    def scores(self, user_attributes):
+        empty = sp.csr_matrix((user_attributes.shape[0], self.augmenter_.n_features_in_))
+        generated = self.augmenter_.transform(empty, user_attributes=user_attributes)
+        return self.mf_.decision_function(generated)
+
+
 USER_METHODS = [
     ColdStartMethod("global popularity", lambda params, seed, A: _Popularity(), {}),
     ColdStartMethod("demographic user-KNN",
@@ -457,6 +476,13 @@ USER_METHODS = [
                     lambda params, seed, A: _GANUsers(GANAugmenter(random_state=seed,
                                                                    **params)),
                     {"condition_dropout": [0.2, 0.5]}),
+    # MF as in the item table's GAN + MF (32 factors, penalty 30, alpha 3).
+    ColdStartMethod("GAN + MF (user attributes)",
+                    lambda params, seed, A: _GANMFUsers(
+                        GANAugmenter(random_state=seed, **_gan_params(params)),
+                        _mf(params, seed)),
+                    {"gan__condition_dropout": [0.2, 0.5], "mf__n_factors": [32],
+                     "mf__regularization": [30.0], "mf__alpha": [3.0]}),
 ]
 DEFAULT_USER_METHODS = ["global popularity", "demographic user-KNN", "MF + ridge map (users)"]
 
