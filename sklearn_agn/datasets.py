@@ -265,6 +265,14 @@ def _release_decade(dates):
     return decade.where(years.notna(), "unknown").to_frame("decade")
 
 
+def _release_year(dates):
+    """Fractional release years (1995.5: mid-1995; NaN when missing) of a date column."""
+    pd = _import_pandas("load_movielens_100k")
+    frame = pd.DataFrame(dates)
+    dates = pd.to_datetime(frame.iloc[:, 0], format="%d-%b-%Y", errors="coerce")
+    return (dates.dt.year + (dates.dt.day_of_year - 1) / 365.25).to_frame("release_date")
+
+
 def _zip_prefix(codes, digits=1):
     """First ``digits`` characters of a zip-code column, as strings."""
     pd = _import_pandas("load_movielens_100k")
@@ -299,7 +307,8 @@ def _read_table(path, columns, caller):
     },
     prefer_skip_nested_validation=True,
 )
-def load_movielens_100k(path, *, title_tfidf=False, zip_prefix=None, age_bins=6):
+def load_movielens_100k(path, *, release_date="decade", title_tfidf=False, zip_prefix=None,
+                        age_bins=6):
     """Load MovieLens-100K: interactions plus item and user attribute matrices.
 
     Reads ``u.data``, ``u.item`` (and ``u.genre`` if present) and ``u.user``
@@ -308,9 +317,13 @@ def load_movielens_100k(path, *, title_tfidf=False, zip_prefix=None, age_bins=6)
     or users are encoded the same way (``item_encoder.transform(new_items)``, with
     ``new_items`` a frame with the columns of ``item_info``):
 
-    - items: the 19 genre flags as they are, and the release decade one-hot
-      encoded (``FunctionTransformer`` then ``OneHotEncoder``; a missing date
-      is the category "unknown"); with ``title_tfidf=True``, TF-IDF of the
+    - items: the 19 genre flags as they are, and the release date: with
+      ``release_date="decade"``, the decade one-hot encoded
+      (``FunctionTransformer`` then ``OneHotEncoder``; a missing date is the
+      category "unknown"); with ``release_date="spline"``, a cubic B-spline
+      basis of the fractional release year (``SplineTransformer``, 12 knots
+      at quantiles; a missing date takes the median and is flagged by a
+      ``MissingIndicator`` column); with ``title_tfidf=True``, TF-IDF of the
       title's words (``TfidfVectorizer``, words in at least two titles);
     - users: age in ``age_bins`` quantile bins (``KBinsDiscretizer``),
       gender and occupation one-hot (``OneHotEncoder``); with
@@ -322,6 +335,13 @@ def load_movielens_100k(path, *, title_tfidf=False, zip_prefix=None, age_bins=6)
     ----------
     path : str or path-like
         The ``ml-100k`` folder.
+    release_date : {"decade", "spline"}, default="decade"
+        Encoding of the release date. "decade" is the feature set of the
+        published cold-start protocol; "spline" resolves the date to within
+        months, which matters on MovieLens-100K (rated in 1997-98, when
+        recent releases drew the most ratings): in the cold-start benchmark
+        it lifted every method's NDCG@20 by about a quarter
+        (:doc:`/cold_start`).
     title_tfidf : bool, default=False
         Add TF-IDF features of the titles to the item attributes.
     zip_prefix : int in [1, 5], default=None
@@ -373,8 +393,12 @@ def load_movielens_100k(path, *, title_tfidf=False, zip_prefix=None, age_bins=6)
     from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, KBinsDiscretizer, OneHotEncoder
+    from sklearn.impute import MissingIndicator, SimpleImputer
+    from sklearn.preprocessing import (FunctionTransformer, KBinsDiscretizer, OneHotEncoder,
+                                       SplineTransformer)
 
+    if release_date not in ("decade", "spline"):
+        raise ValueError(f"release_date must be 'decade' or 'spline', got {release_date!r}.")
     path = Path(path)
     genre_file = path / "u.genre"
     genres = _ML100K_GENRES
@@ -388,11 +412,20 @@ def load_movielens_100k(path, *, title_tfidf=False, zip_prefix=None, age_bins=6)
     users = users.sort_values("user_id", ignore_index=True)
     ratings = load_movielens(_existing_file(path / "u.data"))
 
-    decade = make_pipeline(
-        FunctionTransformer(_release_decade, feature_names_out=_decade_names),
-        OneHotEncoder(handle_unknown="ignore"),
-    )
-    item_parts = [("genre", "passthrough", list(genres)), ("release", decade, ["release_date"])]
+    item_parts = [("genre", "passthrough", list(genres))]
+    if release_date == "decade":
+        item_parts.append(("release", make_pipeline(
+            FunctionTransformer(_release_decade, feature_names_out=_decade_names),
+            OneHotEncoder(handle_unknown="ignore")), ["release_date"]))
+    else:
+        year = FunctionTransformer(_release_year, feature_names_out="one-to-one")
+        item_parts += [
+            ("release", make_pipeline(year, SimpleImputer(strategy="median"),
+                                      SplineTransformer(n_knots=12, degree=3,
+                                                        knots="quantile")), ["release_date"]),
+            ("release_missing", make_pipeline(year, MissingIndicator(features="all")),
+             ["release_date"]),
+        ]
     if title_tfidf:
         # Words only (no years: the decade says it), each in at least two titles.
         item_parts.append(("title", TfidfVectorizer(min_df=2, token_pattern=r"(?u)\b[^\W\d_]\w+\b"),

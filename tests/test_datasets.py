@@ -380,6 +380,8 @@ def test_load_movielens_100k_errors(tmp_path):
         f.write("1\t99\t5\t105\n")
     with pytest.raises(ValueError, match="item id 99 of u.data is not in"):
         load_movielens_100k(folder, age_bins=2)
+    with pytest.raises(ValueError, match="release_date must be 'decade' or 'spline'"):
+        load_movielens_100k(folder, release_date="year")
     (folder / "u.user").unlink()
     with pytest.raises(FileNotFoundError, match="u.user does not exist"):
         load_movielens_100k(folder)
@@ -395,6 +397,18 @@ def test_load_movielens_100k_real_files():
     assert data.item_attributes[:, :19].sum() == data.item_info.iloc[:, 5:].to_numpy().sum()
     np.testing.assert_array_equal(data.item_attributes[:, 19:].sum(axis=1), 1)
     assert data.user_attributes.shape == (943, 6 + 2 + 21)
+    # The release date as a spline: 19 genres + 14 B-spline columns (12 knots,
+    # cubic), a partition of unity, + a flag of the one missing date.
+    spline = load_movielens_100k(ML100K_RAW, release_date="spline").item_attributes.toarray()
+    assert spline.shape == (1682, 34)
+    np.testing.assert_array_equal(spline[:, :19], data.item_attributes[:, :19].toarray())
+    np.testing.assert_allclose(spline[:, 19:33].sum(axis=1), 1)
+    missing = data.item_info["release_date"].isna().to_numpy()
+    assert missing.sum() == 1 and np.array_equal(spline[:, 33], missing)
+    # Films released months apart get different features (one decade feature before).
+    jan95, dec95 = (np.flatnonzero(data.item_info["release_date"] == date)[0]
+                    for date in ("01-Jan-1995", "18-Dec-1995"))
+    assert not np.allclose(spline[jan95, 19:33], spline[dec95, 19:33])
 
 
 # --- load_item_attributes -----------------------------------------------------------------

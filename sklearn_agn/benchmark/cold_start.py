@@ -595,7 +595,7 @@ def _read_ratings(path):
     return ratings["user_id"].to_numpy(), ratings["item_id"].to_numpy()
 
 
-def load_data(ratings, items, *, title_tfidf=False):
+def load_data(ratings, items, *, release_date="decade", title_tfidf=False):
     """Interactions, item attributes and (for ML-100K) user attributes, items aligned.
 
     Only the items that have both a rating and a row of attributes are kept;
@@ -604,7 +604,8 @@ def load_data(ratings, items, *, title_tfidf=False):
     items = Path(items)
     user_attributes = None
     if items.name == "u.item":
-        data = load_movielens_100k(items.parent, title_tfidf=title_tfidf)
+        data = load_movielens_100k(items.parent, release_date=release_date,
+                                   title_tfidf=title_tfidf)
         item_ids, attributes = data.item_ids, data.item_attributes
         user_table = (data.user_ids, data.user_attributes)
     else:
@@ -639,6 +640,9 @@ def main(argv=None):
     parser.add_argument("--items",
                         help="item attributes: ML-100K u.item, or a CSV of item_id + "
                              "numeric columns")
+    parser.add_argument("--release-date", choices=("decade", "spline"), default="decade",
+                        help="with u.item: the release date as its decade (the published "
+                             "protocol's features) or a spline of the date (finer)")
     parser.add_argument("--title-tfidf", action="store_true",
                         help="with u.item: add TF-IDF of the titles to the attributes")
     names = [m.name for m in ITEM_METHODS]
@@ -682,6 +686,7 @@ def main(argv=None):
             parser.error(f"method {method.name!r} cannot run: {reason}")
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
     X, attributes, user_attributes, dropped = load_data(args.ratings, args.items,
+                                                        release_date=args.release_date,
                                                         title_tfidf=args.title_tfidf)
     if args.user_cold_start and user_attributes is None:
         parser.error("--user-cold-start needs user attributes: pass ML-100K's u.item")
