@@ -15,11 +15,11 @@ from ._als import SOLVERS, als, solve_rows, transpose_entries
 from ._als_cg import solve_rows_cg
 from ._als_equations import entry_coefficients, row_lambdas
 from . import _mf_serving
-from ._base import BaseRecommender
+from ._base import BaseRecommender, _item_indices
 from ._fit_state import atomic_fit
 from ._threads import resolve_n_jobs, torch_threads
 from ._torch_utils import resolve_device, seeded_generator, torch_dtype
-from ._validation import (_n_columns, check_interactions, feedback_preferences,
+from ._validation import (_n_columns, check_interactions, entry_ids, feedback_preferences,
                           generated_flags, real_interactions, take_rows)
 
 
@@ -369,8 +369,10 @@ class MFRecommender(BaseRecommender):
                 return self._fit_als(X)
             if previous is not None:
                 previous = self._check_previous(previous, X)
-            return self._update_items(X, previous,
-                                      _check_item_indices(update_items, X.shape[1]))
+            if update_items is not None:
+                update_items = np.unique(_item_indices(update_items, X.shape[1],
+                                                       "update_items"))
+            return self._update_items(X, previous, update_items)
 
     def _check_previous(self, previous, X):
         shape = getattr(previous, "shape", None) or np.shape(previous)
@@ -421,7 +423,8 @@ class MFRecommender(BaseRecommender):
         prior = y_old @ statistics.user_gram + (curvature + lambdas_old[:, None]) * y_old
         equations = dict(
             gram=torch.from_numpy(updated.user_gram).to(device=device, dtype=dtype),
-            preferences=_rows_entries(Xt, touched, preferences_t),
+            preferences=(None if preferences_t is None
+                         else preferences_t[entry_ids(Xt)[touched].data - 1]),
             lambdas=row_lambdas(updated.item_counts[touched], self.regularization,
                                 self.regularization_exponent),
             prior=torch.from_numpy(prior).to(device=device, dtype=dtype),
@@ -567,29 +570,6 @@ def _new_interaction_items(X, previous):
     held = X.astype(bool)
     fresh = held - held.multiply(previous.astype(bool))
     return np.unique(sp.csr_matrix(fresh).indices)
-
-
-def _check_item_indices(items, n_items):
-    """``items`` as a sorted array of unique item indices below ``n_items`` (None stays None)."""
-    if items is None:
-        return None
-    indices = np.asarray(items)
-    if indices.ndim != 1 or not (indices.size == 0 or np.issubdtype(indices.dtype, np.integer)):
-        raise TypeError("update_items must be a 1-d array-like of integer item indices, "
-                        f"got {items!r}.")
-    if indices.size and (indices.min() < 0 or indices.max() >= n_items):
-        raise ValueError(f"update_items must lie in [0, {n_items}) (the items of X), got "
-                         f"indices from {indices.min()} to {indices.max()}.")
-    return np.unique(indices)
-
-
-def _rows_entries(R, rows, values):
-    """The entries of ``values`` (aligned with ``R.data``) in the sorted ``rows`` of ``R``."""
-    if values is None:
-        return None
-    in_rows = np.zeros(R.shape[0], dtype=bool)
-    in_rows[rows] = True
-    return values[np.repeat(in_rows, np.diff(R.indptr))]
 
 
 class _UserStatistics:

@@ -291,9 +291,10 @@ def test_partial_fit_update_items_resolves_only_those_items_exactly():
     np.testing.assert_array_equal(part.item_factors_[others], before[others])
     # The statistics count every user of new either way.
     np.testing.assert_array_equal(part.item_interaction_counts_, full.item_interaction_counts_)
-    with pytest.raises(ValueError, match=r"update_items must lie in \[0, 60\)"):
+    with pytest.raises(ValueError,
+                       match=r"update_items holds item indices outside the catalogue \[0, 60\)"):
         part.partial_fit(new, update_items=[60])
-    with pytest.raises(TypeError, match="integer item indices"):
+    with pytest.raises(TypeError, match="update_items must be a 1-D array of item indices"):
         part.partial_fit(new, update_items=[0.5])
 
 

@@ -68,6 +68,7 @@ from ..datasets import load_item_attributes, load_movielens, load_movielens_100k
 from ..matrix_factorization import MFRecommender
 from ..metrics import _hits, ndcg_at_k
 from ..model_selection import holdout_split
+from ._report import _cell
 
 __all__ = ["ColdStartMethod", "ITEM_METHODS", "USER_METHODS", "run_item_cold_start",
            "run_user_cold_start", "main"]
@@ -561,13 +562,6 @@ def run_user_cold_start(X, user_attributes, methods=USER_METHODS, *, seeds=10, b
 
 
 # --- data, tables and command line --------------------------------------------------------
-
-
-def _cell(values):
-    values = np.asarray(values, dtype=float)
-    if values.size == 1:
-        return f"{values[0]:.4f}"
-    return f"{values.mean():.4f} ± {values.std():.4f}"
 
 
 def format_tables(report):
