@@ -197,8 +197,8 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
     # summed over those with an empty history (new users).
     sums = {name: np.zeros(3) for name in strategies}
     n_evaluated = n_new = 0
+    history = X_initial  # everything before the batch; batches follow each other
     for index, (begin, end) in enumerate(_batch_bounds(times, start, batch)):
-        history = _matrix(rows[:begin], cols[:begin], shape)
         active = np.unique(rows[begin:end])
         seen = history[active]
         truth = _matrix(rows[begin:end], cols[begin:end], shape)[active]
@@ -230,6 +230,7 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
             result["recall@10"].append(scores[1])
         n_evaluated += n_users
         n_new += int(new_users.sum())
+        history = so_far
         if log is not None:
             log(f"batch {index + 1}: {end - begin} interactions, {n_users} users evaluated; "
                 + ", ".join(f"{name} {report['strategies'][name]['ndcg@10'][-1]:.3f}"
