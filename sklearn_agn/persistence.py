@@ -25,6 +25,8 @@ from .attribute_mf import AttributeRidgeMF
 from .baselines import EASE, AttributeKNN, FeaturePopularity, ItemKNN, MostPopular
 from .generator_recommender import CFGANRecommender
 from .matrix_factorization import MFRecommender
+from .metrics import _RankingScorer
+from .model_selection import UserKFold
 from .preprocessing import InteractionEncoder
 
 __all__ = ["dump", "load"]
@@ -59,14 +61,18 @@ def _type_name(cls):
 
 
 #: Types this package writes into its files beyond skops' defaults: its own
-#: estimators (plain attributes only), the stored torch weights and the sparse
-#: containers of fitted attributes (loaded by scipy from their arrays).
+#: estimators (plain attributes only), the stored torch weights, the sparse
+#: containers of fitted attributes (loaded by scipy from their arrays), and
+#: what a search over them keeps: the ranking scorer and ``UserKFold`` (plain
+#: attributes) and, for ``scoring=None``, scikit-learn's scorer that calls the
+#: estimator's own ``score`` (named by string: it is private to scikit-learn).
+#: A multimetric search keeps its scorers in a plain dict.
 _PACKAGE_TYPES = [
     _type_name(cls)
     for cls in (MFRecommender, GANAugmenter, CFGANRecommender, EASE, ItemKNN, MostPopular,
                 AttributeRidgeMF, AttributeKNN, FeaturePopularity, InteractionEncoder,
-                _TorchModuleState, sp.csr_matrix, sp.csr_array)
-]
+                _RankingScorer, UserKFold, _TorchModuleState, sp.csr_matrix, sp.csr_array)
+] + ["sklearn.metrics._scorer._PassthroughScorer"]
 
 
 def _storable(obj):
@@ -170,11 +176,13 @@ def dump(estimator, file):
 def load(file, *, trusted=None):
     """Load an estimator saved by :func:`dump`, refusing types nobody trusted.
 
-    The types of this package's estimators, of scikit-learn's estimators and
-    of plain data (numpy arrays, scipy sparse matrices, builtins) are
+    The types of this package's estimators, scorers and ``UserKFold``, of
+    scikit-learn's estimators (searches included, with ``scoring=None`` too)
+    and of plain data (numpy arrays, scipy sparse matrices, builtins) are
     trusted. Any other type found in the file, e.g. a custom transformer of a
-    pipeline, is refused unless listed in ``trusted``: check a file's types
-    first with ``skops.io.get_untrusted_types(file=...)``.
+    pipeline or a scorer of your own, is refused unless listed in
+    ``trusted``: check a file's types first with
+    ``skops.io.get_untrusted_types(file=...)``.
 
     Parameters
     ----------

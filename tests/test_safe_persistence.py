@@ -1,4 +1,8 @@
-"""Saving without pickle: skops round trips, and untrusted types refused (issue 13 part 4)."""
+"""Saving without pickle: skops round trips, and untrusted types refused (issue 13 part 4).
+
+Searches of the user guide round-trip too (issue 17 item 7): their scorers and
+``UserKFold`` are trusted, a user's own scorer is not.
+"""
 
 import pickle
 
@@ -6,10 +10,13 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_agn import AttributeRidgeMF, CFGANRecommender, GANAugmenter, MFRecommender
 from sklearn_agn.baselines import EASE, AttributeKNN, FeaturePopularity, ItemKNN, MostPopular
+from sklearn_agn.metrics import make_ranking_scorer
+from sklearn_agn.model_selection import UserKFold, holdout_split
 from sklearn_agn.preprocessing import InteractionEncoder
 
 from ._synthetic import block_interactions
@@ -138,3 +145,71 @@ def test_a_function_that_runs_code_is_refused(tmp_path):
     dump(make_pipeline(FunctionTransformer(eval), MostPopular()), tmp_path / "eval.skops")
     with pytest.raises(skops_io.exceptions.UntrustedTypesFoundException, match="eval"):
         load(tmp_path / "eval.skops")
+
+
+def _search(estimator, grid, scoring, refit=True):
+    return GridSearchCV(estimator, grid, scoring=scoring, refit=refit,
+                        cv=UserKFold(n_splits=2, shuffle=True, random_state=0))
+
+
+NDCG = make_ranking_scorer("ndcg", k=3)
+
+SEARCHES = {
+    "ranking scorer": lambda: _search(MFRecommender(**MF_PARAMS), {"n_factors": [2, 3]}, NDCG),
+    "scoring=None": lambda: _search(MFRecommender(**MF_PARAMS), {"n_factors": [2, 3]}, None),
+    "multimetric": lambda: _search(
+        MFRecommender(**MF_PARAMS), {"n_factors": [2, 3]},
+        {"ndcg": NDCG, "recall": make_ranking_scorer("recall", k=2)}, refit="ndcg"),
+    # Tuple-valued candidates make the param_ columns of cv_results_ object arrays.
+    "GAN+MF pipeline": lambda: _search(
+        make_pipeline(GANAugmenter(**GAN_PARAMS), MFRecommender(**MF_PARAMS)),
+        {"ganaugmenter__g_hidden_sizes": [(8,), (8, 6)]}, NDCG),
+}
+
+
+@pytest.fixture(scope="module")
+def split(data):
+    return holdout_split(data[0], test_size=0.3, random_state=0)
+
+
+@pytest.mark.parametrize("name", SEARCHES)
+def test_search_round_trip(name, split, tmp_path):
+    X_fit, X_val = split
+    torch.set_num_threads(1)
+    search = SEARCHES[name]().fit(X_fit, X_val)
+    dump(search, tmp_path / "search.skops")
+    restored = load(tmp_path / "search.skops")
+    assert type(restored) is GridSearchCV and restored.best_params_ == search.best_params_
+    assert restored.cv_results_.keys() == search.cv_results_.keys()
+    for key, expected in search.cv_results_.items():
+        np.testing.assert_array_equal(restored.cv_results_[key], expected, err_msg=key)
+    np.testing.assert_array_equal(restored.predict(X_fit), search.predict(X_fit))
+    np.testing.assert_array_equal(restored.decision_function(X_fit),
+                                  search.decision_function(X_fit))
+    # The loaded scorer and splitter work: same score, same folds.
+    assert restored.score(X_fit, X_val) == search.score(X_fit, X_val)
+    for (train, test), (train_0, test_0) in zip(restored.cv.split(X_fit, X_val),
+                                                search.cv.split(X_fit, X_val)):
+        np.testing.assert_array_equal(train, train_0)
+        np.testing.assert_array_equal(test, test_0)
+
+
+class CoverageScorer:
+    """A scorer of the user's own: a type the loader does not know."""
+
+    def __call__(self, estimator, X, y=None):
+        return float(np.unique(estimator.predict(X)).size)
+
+
+def test_search_with_a_user_scorer_is_refused(split, tmp_path):
+    X_fit, X_val = split
+    search = _search(MFRecommender(**MF_PARAMS), {"n_factors": [2, 3]},
+                     {"ndcg": NDCG, "coverage": CoverageScorer()}, refit="ndcg")
+    path = tmp_path / "search.skops"
+    dump(search.fit(X_fit, X_val), path)
+    name = f"{CoverageScorer.__module__}.{CoverageScorer.__qualname__}"
+    with pytest.raises(skops_io.exceptions.UntrustedTypesFoundException, match="CoverageScorer"):
+        load(path)
+    # The user's scorer is the only type to name: the package's are trusted.
+    restored = load(path, trusted=[name])
+    assert restored.score(X_fit, X_val) == search.score(X_fit, X_val)
