@@ -12,7 +12,9 @@ it generated (:func:`mark_generated`). The mark travels with the matrix object
 through a ``Pipeline``; an operation that builds a new matrix (slicing,
 arithmetic, ``copy``) drops it, and then every entry counts as real. That is
 the safe failure: a real interaction is never recommended back, and at worst
-generated feedback is treated as real.
+generated feedback is treated as real. Inside the library, a marked matrix
+reaches a solver or the seen-item filter whole, or sliced by
+:func:`take_rows` / :func:`take_columns`, which keep the mark.
 """
 
 import numbers
@@ -196,10 +198,19 @@ def feedback_preferences(X, generated=None):
 
 def take_rows(X, rows):
     """``X[rows]`` for canonical CSR ``X``, keeping its generated-feedback mark."""
-    out = X[rows]
+    return _take(X, rows)
+
+
+def take_columns(X, columns):
+    """``X[:, columns]`` for canonical CSR ``X``, keeping its generated-feedback mark."""
+    return _take(X, (slice(None), columns))
+
+
+def _take(X, key):
+    out = X[key]
     mask = _marker(X)
     if mask is not None:
-        mark_generated(out, mask[rows])
+        mark_generated(out, mask[key])
     return out
 
 

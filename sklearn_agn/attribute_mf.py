@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseRecommender
 from ._fit_state import atomic_fit
 from ._item_attributes import check_item_attributes, warm_items
-from ._validation import check_interactions
+from ._validation import check_interactions, take_columns
 from .matrix_factorization import MFRecommender
 
 __all__ = ["AttributeRidgeMF"]
@@ -200,8 +200,9 @@ class AttributeRidgeMF(BaseRecommender):
 
     def _score_rows(self, X):
         # The users' factors come from the MF's own items: the Gram matrix of
-        # fold-in stays the one the MF was trained with.
-        users = self.mf_.fold_in(X[:, :self.mf_.n_features_in_])
+        # fold-in stays the one the MF was trained with. The slice keeps the
+        # mark, so that generated feedback is weighted as in fit.
+        users = self.mf_.fold_in(take_columns(X, slice(self.mf_.n_features_in_)))
         return users @ self.item_factors_.T
 
 

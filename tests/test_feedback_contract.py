@@ -4,17 +4,18 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
-from numpy.testing import assert_array_equal
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from sklearn_agn import GANAugmenter, MFRecommender
+from sklearn_agn import AttributeRidgeMF, GANAugmenter, MFRecommender
 from sklearn_agn._validation import (
     check_interactions,
     feedback_preferences,
     generated_mask,
     mark_generated,
     real_interactions,
+    take_columns,
     take_rows,
 )
 from sklearn_agn.baselines import EASE, MostPopular
@@ -69,6 +70,18 @@ def test_mark_helpers_hand_computed():
     # Unmarked: everything is real.
     plain = sp.csr_matrix(X.toarray())
     assert_array_equal(feedback_preferences(plain), np.ones(4))
+
+
+def test_take_columns_keeps_the_mark_hand_computed():
+    X = sp.csr_matrix(np.array([[2.0, 0.5, 0.0], [0.0, 0.25, 0.7]]))
+    mark_generated(X, sp.csr_matrix(np.array([[0, 1, 0], [0, 0, 1]], dtype=bool)))
+    head = take_columns(X, slice(2))
+    assert_array_equal(head.toarray(), [[2.0, 0.5], [0.0, 0.25]])
+    assert_array_equal(feedback_preferences(head), [1.0, 0.5, 1.0])
+    # Reordered columns: the mark follows every entry, sorted or not.
+    swapped = check_interactions(MostPopular(), take_columns(X, [2, 1]), reset=True)
+    assert_array_equal(generated_mask(swapped).toarray(), [[0, 1], [1, 0]])
+    assert_array_equal(real_interactions(swapped).toarray(), [[0, 0], [0, 1]])
 
 
 def test_stale_mark_is_an_error():
@@ -131,3 +144,42 @@ def test_k_reaches_the_recommender_with_and_without_routing(routing):
             scoring=make_ranking_scorer("ndcg", k=5),
         ).fit(X_train, X_test)
         assert np.isfinite(search.best_score_)
+
+
+def test_attribute_ridge_mf_folds_generated_feedback_in_as_its_mf_does():
+    # No cold item: the model's scores are its MF's. The columns of the MF's
+    # items are sliced out of each row before fold-in; a slice that dropped
+    # the mark turned the generated entries into real ones (preference 1,
+    # counted in the penalty), scores about 0.2 away from mf_'s.
+    X = make_interactions(150, 50, 1200, random_state=1)
+    X_aug = GANAugmenter(sparse_threshold=100, n_generated=5, max_epochs=1,
+                         random_state=0).fit_transform(X)
+    attributes = np.random.RandomState(0).rand(50, 3)
+    model = AttributeRidgeMF(MFRecommender(n_factors=4, n_iter=3, random_state=0),
+                             item_attributes=attributes).fit(X_aug)
+    assert not model.cold_items_.any()
+    assert_allclose(model.decision_function(X_aug), model.mf_.decision_function(X_aug),
+                    rtol=1e-5, atol=1e-6)
+
+
+def test_attribute_ridge_mf_recommends_generated_feedback_back_never_real():
+    # Taste A: items 0-2; taste B: items 3-7; item 8 is cold, described like A.
+    tastes = np.zeros((60, 9))
+    tastes[:30, :3] = 1
+    tastes[30:, 3:8] = 1
+    attributes = np.array([[1, 0]] * 3 + [[0, 1]] * 5 + [[1, 0]])
+    model = AttributeRidgeMF(
+        MFRecommender(n_factors=2, regularization=1.0, regularization_exponent=0.0,
+                      random_state=0),
+        item_attributes=attributes, ridge_alpha=0.1).fit(sp.csr_matrix(tastes))
+    assert_array_equal(np.flatnonzero(model.cold_items_), [8])
+    # A fan of A (real 0, 1) given light generated feedback on all of B.
+    row = np.array([[1, 1, 0, 0.05, 0.05, 0.05, 0.05, 0.05, 0]])
+    user = mark_generated(sp.csr_matrix(row), sp.csr_matrix(row == 0.05))
+    ranked = model.predict(user, k=7)[0]
+    # Taste A first (the generated entries weigh 0.05 each), then the
+    # generated items, recommended back; the real ones never.
+    assert set(ranked[:2]) == {2, 8}
+    assert set(ranked[2:]) == {3, 4, 5, 6, 7}
+    # The same row unmarked: every entry is real, only items 2 and 8 are left.
+    assert set(model.predict(sp.csr_matrix(row), k=4)[0]) == {2, 8, -1}

@@ -94,7 +94,8 @@ class FeaturePopularity(BaseRecommender):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Training interactions; entries >= 1 are real interactions.
+            Training interactions; generated feedback marked by a
+            :class:`~sklearn_agn.GANAugmenter` is not counted.
         y : None
             Ignored.
 
