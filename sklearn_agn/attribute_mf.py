@@ -202,8 +202,17 @@ class AttributeRidgeMF(BaseRecommender):
         # The users' factors come from the MF's own items: the Gram matrix of
         # fold-in stays the one the MF was trained with. The slice keeps the
         # mark, so that generated feedback is weighted as in fit.
-        users = self.mf_.fold_in(take_columns(X, slice(self.mf_.n_features_in_)))
-        return users @ self.item_factors_.T
+        n_mf = self.mf_.n_features_in_
+        users = self.mf_.fold_in(take_columns(X, slice(n_mf)))
+        scores = users @ self.item_factors_.T
+        empty = np.diff(X.indptr) == 0
+        if empty.any():
+            # An empty row folds in to a zero factor, which ties every item: as
+            # in the MF, a new user is scored by popularity (items added since
+            # fit have none).
+            scores[empty] = 0
+            scores[empty, :n_mf] = self.mf_.decision_function(sp.csr_matrix((1, n_mf)))
+        return scores
 
 
 def _predict_factors(ridge, attributes):

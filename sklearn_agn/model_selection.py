@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.model_selection import BaseCrossValidator, KFold
 from sklearn.utils import check_random_state
 
-from ._validation import as_interactions, same_sparse_container
+from ._validation import as_interactions, generated_mask, same_sparse_container
 
 __all__ = ["holdout_split", "leave_last_out_split", "temporal_split", "UserKFold"]
 
@@ -59,7 +59,7 @@ def holdout_split(X, test_size=0.2, *, min_train=1, random_state=None):
     if min_train < 0:
         raise ValueError(f"min_train must be >= 0, got {min_train}.")
     X_in = X
-    X = as_interactions(X)
+    X = _real_interactions(X)
     rng = check_random_state(random_state)
     counts = np.diff(X.indptr)
     # np.rint rounds halves to even (2.5 -> 2 but 1.5 -> 2): round halves up
@@ -156,7 +156,7 @@ def leave_last_out_split(X, timestamps, *, n_test=1, min_train=1):
         if value < low:
             raise ValueError(f"{name} must be >= {low}, got {value}.")
     X_in = X
-    X = as_interactions(X)
+    X = _real_interactions(X)
     times = _check_timestamps(X, timestamps)
     counts = np.diff(X.indptr)
     rows = np.repeat(np.arange(X.shape[0]), counts)
@@ -226,7 +226,7 @@ def temporal_split(X, timestamps, *, cutoff=None, test_size=None):
     elif isinstance(cutoff, (bool, np.bool_)) or not isinstance(cutoff, numbers.Real):
         raise TypeError(f"cutoff must be a time (a number), got {cutoff!r}.")
     X_in = X
-    X = as_interactions(X)
+    X = _real_interactions(X)
     times = _check_timestamps(X, timestamps)
     if test_size is not None:
         if not X.nnz:
@@ -239,6 +239,22 @@ def temporal_split(X, timestamps, *, cutoff=None, test_size=None):
         same_sparse_container(X_in, _select(X, rows, ~is_test)),
         same_sparse_container(X_in, _select(X, rows, is_test)),
     )
+
+
+def _real_interactions(X):
+    """``as_interactions(X)``, refusing a matrix that holds generated feedback.
+
+    A split would drop the mark (generated entries would turn real) and could
+    hold generated entries out as targets: split the real interactions, then
+    augment the training part (a ``Pipeline`` does).
+    """
+    X = as_interactions(X)
+    if generated_mask(X).nnz:
+        raise ValueError(
+            "X holds generated feedback (the output of GANAugmenter.transform): split the "
+            "real interactions first, then augment the training part."
+        )
+    return X
 
 
 def _select(X, rows, keep):

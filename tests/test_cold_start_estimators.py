@@ -290,3 +290,21 @@ def _expected_failures(estimator):
 @parametrize_with_checks(_CHECKED, expected_failed_checks=_expected_failures, xfail_strict=True)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
+
+
+def test_ridge_mf_scores_an_empty_row_by_popularity_as_its_mf_does(planted):
+    X_train, attributes = planted[0], planted[1]
+    model = _ridge_mf(attributes).fit(X_train)
+    empty = sp.csr_matrix((1, X_train.shape[1]))
+    # A new user with no interaction: the MF's popularity ranking, cold items
+    # (no interaction to be popular with) after every warm item.
+    popularity = np.asarray((X_train > 0).sum(axis=0)).ravel()
+    np.testing.assert_allclose(model.decision_function(empty)[0],
+                               popularity / popularity.max())
+    np.testing.assert_array_equal(model.predict(empty, k=5)[0],
+                                  model.mf_.predict(empty, k=5)[0])
+    assert not model.cold_items_[model.predict(empty, k=20)[0]].any()
+    # Items added after fit have no interaction either.
+    model.add_items(attributes[:3])
+    scores = model.decision_function(sp.csr_matrix((1, model.n_features_in_)))[0]
+    np.testing.assert_array_equal(scores[-3:], 0)

@@ -9,6 +9,7 @@ from hypothesis.extra import numpy as hnp
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import GridSearchCV, KFold, check_cv, cross_val_score
 
+from sklearn_agn._validation import mark_generated
 from sklearn_agn.metrics import make_ranking_scorer, ndcg_at_k, recall_at_k
 from sklearn_agn.model_selection import (
     UserKFold,
@@ -472,3 +473,22 @@ def test_temporal_split_validation():
     X_copy = X_TIMED.copy()
     temporal_split(X_copy, times, cutoff=9)
     np.testing.assert_array_equal(X_copy, X_TIMED)
+
+
+def _times(X):
+    return sp.csr_matrix((np.arange(1.0, X.nnz + 1), X.indices, X.indptr), shape=X.shape)
+
+
+@pytest.mark.parametrize("split", [
+    lambda X: holdout_split(X, random_state=0),
+    lambda X: leave_last_out_split(X, _times(X)),
+    lambda X: temporal_split(X, _times(X), test_size=0.2),
+])
+def test_splitters_refuse_generated_feedback(split):
+    # Splitting an augmented matrix would turn generated entries real (the
+    # mark is lost) or hold them out as targets: split first, then augment.
+    X = sp.csr_matrix(np.array([[1.0, 1.0, 0.5, 0.0], [1.0, 0.0, 1.0, 1.0]]))
+    mark_generated(X, sp.csr_matrix(np.array([[0, 0, 1, 0], [0, 0, 0, 0]], dtype=bool)))
+    with pytest.raises(ValueError, match="generated feedback"):
+        split(X)
+    split(sp.csr_matrix(X.toarray()))  # the same values, unmarked: real interactions
