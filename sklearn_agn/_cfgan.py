@@ -23,7 +23,7 @@ from sklearn.utils import gen_batches
 from torch.nn import functional as F
 from torch.torch_version import TorchVersion
 
-from ._gan_inference import noise, user_features_batch, validation_ndcg
+from ._gan_inference import noise, scoring_copy, user_features_batch, validation_ndcg
 from ._gan_networks import Discriminator, Generator, SparseRows, features_tensor, init_weights
 
 # The fused Adam kernel is several times faster on CPU for these wide layers,
@@ -256,8 +256,10 @@ validation_k
             score, best_epoch = float("nan"), epoch
         else:
             G.eval()
+            # Scored as the fitted estimator will score (float64): the
+            # choice of epoch then does not depend on the CPU either.
             score = validation_ndcg(
-                G, *validation, validation_k, batch_size, device, user_attributes=user_attributes
+                scoring_copy(G, device), *validation, validation_k, batch_size, device, user_attributes=user_attributes
             )
             if score > best_score:
                 best_score, best_epoch, stale = score, epoch, 0

@@ -1,8 +1,13 @@
 """Scoring with a trained CFGAN generator: scores, top items per row, top rows per item, samples.
 
 Noise is held at its mean (zero) except in :func:`sample_rows`, so that scores
-are deterministic. Every function works in batches of ``batch_size`` rows.
+are deterministic. Every function works in batches of ``batch_size`` rows, in
+the dtype of the generator it is given: estimators score with the float64
+copy of :func:`scoring_copy`, so that a row's scores do not depend on the
+other rows of its batch (see there).
 """
+
+import copy
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,28 +18,51 @@ from ._gan_networks import SparseRows
 from .metrics import ndcg_at_k
 
 
-def noise(n_rows, noise_dim, device, generator=None):
-    """Standard normal noise, or its mean (zeros) when ``generator`` is None."""
+def scoring_copy(G, device):
+    """A float64 copy of generator ``G`` on ``device``, for inference.
+
+    In float32 a matrix product's result for one row can change in the last
+    bit with the rows around it: BLAS kernels block the rows of a batch, and
+    which kernel (hence which order of the sums) a row gets depends on its
+    position, the batch size and the CPU. Then a user's scores, and the items
+    chosen by ranking them, would depend on who else is in the call. In
+    float64 these differences are about 1e-16, so the scores rounded to
+    float32 at the end are the same for a row alone or anywhere in a batch
+    (unless one lands within 1e-16 of a float32 rounding boundary).
+    """
+    return copy.deepcopy(G).to(device=device, dtype=torch.float64)
+
+
+def _dtype(G):
+    return next(G.parameters()).dtype
+
+
+def noise(n_rows, noise_dim, device, generator=None, dtype=torch.float32):
+    """Standard normal noise, or its mean (zeros) when ``generator`` is None.
+
+    Drawn in float32 whatever ``dtype``, so that a seed draws the same noise.
+    """
     if generator is None:
-        return torch.zeros(n_rows, noise_dim, device=device)
-    return torch.randn(n_rows, noise_dim, device=device, generator=generator)
+        return torch.zeros(n_rows, noise_dim, device=device, dtype=dtype)
+    return torch.randn(n_rows, noise_dim, device=device, generator=generator).to(dtype)
 
 
-def user_features_batch(user_attributes, rows, device):
-    """Dense float32 user attributes of ``rows`` (None passes through)."""
+def user_features_batch(user_attributes, rows, device, dtype=torch.float32):
+    """Dense user attributes of ``rows`` as a tensor of ``dtype`` (None passes through)."""
     if user_attributes is None:
         return None
     batch = user_attributes[rows]
     if sp.issparse(batch):
         batch = batch.toarray()
-    return torch.as_tensor(np.asarray(batch, dtype=np.float32), device=device)
+    return torch.as_tensor(np.asarray(batch), device=device, dtype=dtype)
 
 
 def _batch_scores(G, X, part, device, user_attributes):
     """Generator scores of the rows ``part`` of ``X`` and their sparse pattern."""
+    dtype = _dtype(G)
     rows = SparseRows.from_csr(X[part], device)
-    h = noise(rows.n_rows, G.noise_dim, device)
-    return G(rows, h, user_features_batch(user_attributes, part, device)), rows
+    h = noise(rows.n_rows, G.noise_dim, device, dtype=dtype)
+    return G(rows, h, user_features_batch(user_attributes, part, device, dtype)), rows
 
 
 @torch.no_grad()
@@ -42,7 +70,7 @@ def generator_scores(G, device, X, batch_size, user_attributes=None):
     """Dense ``(n_rows, n_items)`` float32 generator scores for the rows of CSR ``X``."""
     out = np.empty(X.shape, dtype=np.float32)
     for part in gen_batches(X.shape[0], batch_size):
-        out[part] = _batch_scores(G, X, part, device, user_attributes)[0].cpu().numpy()
+        out[part] = _batch_scores(G, X, part, device, user_attributes)[0].float().cpu().numpy()
     return out
 
 
@@ -72,7 +100,7 @@ def top_unobserved(G, device, X, n_top, batch_size, user_attributes=None):
         keep = np.arange(values.shape[1])[None, :] < want[:, None]
         rows_out.append(np.broadcast_to(batch_rows[:, None], keep.shape)[keep])
         items_out.append(items.cpu().numpy()[keep])
-        scores_out.append(values.cpu().numpy()[keep])
+        scores_out.append(values.float().cpu().numpy()[keep])
     return np.concatenate(rows_out), np.concatenate(items_out), np.concatenate(scores_out)
 
 
@@ -94,7 +122,7 @@ def top_rows(G, device, X, items, n_top, batch_size, user_attributes=None):
     if n_items == 0 or n_top == 0:
         return np.empty(0, np.intp), np.empty(0, np.intp), np.empty(0, np.float32)
     columns = torch.as_tensor(items, dtype=torch.int64, device=device)
-    best = torch.full((0, n_items), -torch.inf, device=device)
+    best = torch.full((0, n_items), -torch.inf, device=device, dtype=_dtype(G))
     best_rows = torch.empty((0, n_items), dtype=torch.int64, device=device)
     X_items = X[:, items].tocsr()
     for part in gen_batches(X.shape[0], batch_size):
@@ -112,7 +140,7 @@ def top_rows(G, device, X, items, n_top, batch_size, user_attributes=None):
     return (
         best_rows[keep].cpu().numpy(),
         item_ids[keep].cpu().numpy(),
-        best[keep].cpu().numpy(),
+        best[keep].float().cpu().numpy(),
     )
 
 
@@ -149,6 +177,7 @@ def sample_rows(G, device, item_popularity, lengths, batch_size, *, seed):
         Coordinates of the drawn items, row-sorted.
     """
     generator = torch.Generator(device=device).manual_seed(seed)
+    scores_dtype = _dtype(G)
     n_items = len(item_popularity)
     popularity = torch.as_tensor(item_popularity, dtype=torch.float32, device=device)
     rows_out, items_out = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
@@ -168,8 +197,8 @@ def sample_rows(G, device, item_popularity, lengths, batch_size, *, seed):
             if not (need > 0).any():
                 break
             pattern = SparseRows(*chosen.nonzero(as_tuple=True), n_rows, n_items)
-            scores = G(pattern, noise(n_rows, G.noise_dim, device, generator))
-            uniform = torch.rand(scores.shape, device=device, generator=generator)
+            scores = G(pattern, noise(n_rows, G.noise_dim, device, generator, scores_dtype))
+            uniform = torch.rand(scores.shape, device=device, generator=generator).to(scores_dtype)
             gumbel = -torch.log(-torch.log(uniform.clamp(1e-12, 1 - 1e-7)))
             keys = torch.logit(scores, eps=1e-6) + gumbel
             keys[chosen] = -torch.inf

@@ -225,9 +225,16 @@ class Generator(nn.Module):
 
     @torch.no_grad()
     def add_items(self, item_attributes):
-        """Append cold items described by ``item_attributes`` (same layout as the buffer)."""
+        """Append cold items described by ``item_attributes``, a dense or sparse (COO) tensor.
+
+        The new rows take the buffer's layout and dtype, whichever they come in.
+        """
         n_new, width = item_attributes.shape[0], self.item_weight.shape[1]
-        attributes = torch.cat([self.item_attributes, item_attributes])
+        if self.item_attributes.is_sparse:
+            item_attributes = item_attributes.to_sparse()
+        else:
+            item_attributes = item_attributes.to_dense()
+        attributes = torch.cat([self.item_attributes, item_attributes.to(self.item_attributes)])
         self.item_attributes = attributes.coalesce() if attributes.is_sparse else attributes
         self.warm_items = torch.cat([self.warm_items, torch.zeros(n_new, dtype=torch.bool)])
         # Cold items never use their free parameters; zeros keep the shapes aligned.

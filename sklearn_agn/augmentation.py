@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 from tqdm.auto import tqdm
@@ -103,10 +103,16 @@ default=None
         with :meth:`add_items`.
 
     cold_item_share : float in [0, 1], default=0.05
-        With ``item_attributes``: share of the rows given to ``transform``
-        that receive generated feedback on each cold item (the
-        ``ceil(cold_item_share * n_users)`` rows whose generator score for
-        it is highest). 0 gives cold items none.
+        With ``item_attributes``: density of the generated feedback on cold
+        items. ``fit`` sets one score threshold per cold item
+        (``cold_item_thresholds_``): the score of the
+        ``ceil(cold_item_share * n_users)``-th best of the rows given to
+        ``fit``. ``transform`` gives a cold item to every row whose score for
+        it reaches its threshold, so that on the rows of ``fit`` a share
+        ``cold_item_share`` of them get each cold item (more on ties), while
+        each row's generated feedback depends on that row alone, not on the
+        other rows transformed with it. Items added by :meth:`add_items`
+        get ``new_item_threshold_``. 0 gives cold items none.
 
     item_dropout : float in [0, 1), default=0.5
         With ``item_attributes``: share of the warm items, drawn afresh for
@@ -227,6 +233,18 @@ default=None
         Items (columns) with no interaction in ``fit``, plus those added by
         :meth:`add_items`. With ``item_attributes`` the generator scores them
         from their attributes alone.
+
+    cold_item_thresholds_ : ndarray of shape (n_cold_items,)
+        Per item of ``cold_items_``, the generator score from which a row
+        gets generated feedback on it in ``transform`` (see
+        ``cold_item_share``); ``inf`` (never) without ``item_attributes`` or
+        with ``cold_item_share=0``. In the dtype of the generator's scores.
+
+    new_item_threshold_ : float
+        The threshold of the items :meth:`add_items` appends: the median of
+        the thresholds of the cold items of ``fit``, or, when ``fit`` had
+        none, of the thresholds its warm items would have if scored from
+        their attributes alone. ``inf`` as in ``cold_item_thresholds_``.
 
     n_item_features_in_ : int
         Number of item attributes; 0 without ``item_attributes``.
@@ -415,8 +433,10 @@ default=None
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_users, n_items)
-            Interactions; any stored entry counts as one, generated or real.
-            Columns with no stored entry are the cold items.
+            Interactions; any stored real entry counts as one. Generated
+            feedback marked by a ``GANAugmenter`` is left out: the GAN learns
+            from real interactions only. Columns with no real entry are the
+            cold items.
         y : None
             Ignored.
         user_attributes : {array-like, sparse matrix} of shape (n_users, n_user_features), \
@@ -431,7 +451,8 @@ default=None
         self : GANAugmenter
             The fitted transformer.
         """
-        X = check_interactions(self, X, reset=True)
+        # The pattern of the real entries: the GAN never learns from its own output.
+        X = real_interactions(check_interactions(self, X, reset=True)).astype(np.float64)
         item_attributes = None
         if self.item_attributes is not None:
             item_attributes = _check_attributes(
@@ -487,13 +508,20 @@ default=None
                 seed=seed,
                 progress=progress if self.verbose else None,
             )
+        item_popularity = np.bincount(X.indices, minlength=X.shape[1]) / X.shape[0]
+        cold_items = np.flatnonzero(item_popularity == 0)
+        cold_item_thresholds, new_item_threshold = self._cold_item_thresholds(
+            generator, device, X, cold_items, user_attributes
+        )
         # Learned attributes are set together, once training is complete, so
         # that an interrupted fit leaves the estimator as it was.
         self.generator_, self.history_, self.best_epoch_ = generator, history, best_epoch
         self.n_iter_ = len(history["generator_loss"])
-        self.item_popularity_ = np.bincount(X.indices, minlength=X.shape[1]) / X.shape[0]
+        self.item_popularity_ = item_popularity
         self.row_lengths_ = np.diff(X.indptr)
-        self.cold_items_ = np.flatnonzero(self.item_popularity_ == 0)
+        self.cold_items_ = cold_items
+        self.cold_item_thresholds_ = cold_item_thresholds
+        self.new_item_threshold_ = new_item_threshold
         self.n_item_features_in_ = 0 if item_attributes is None else item_attributes.shape[1]
         self.n_user_features_in_ = 0 if user_attributes is None else user_attributes.shape[1]
         return self
@@ -548,8 +576,12 @@ default=None
             value when ``binarize=False``). Generated entries hold a weight in
             (0, 1): each row with fewer than ``sparse_threshold`` real
             interactions gets its ``n_generated`` best-scored unobserved
-            items; with ``item_attributes``, each cold item also goes to the
-            ``ceil(cold_item_share * n_users)`` rows that score it highest.
+            items; with ``item_attributes``, each cold item also goes to
+            every row that does not hold it and whose score for it reaches
+            the item's threshold, fixed in ``fit`` (``cold_item_thresholds_``,
+            see ``cold_item_share``). Each row's output depends on that row
+            (and its attributes) alone: a user transformed alone gets exactly
+            what it gets in a batch.
         """
         check_is_fitted(self)
         X_in = X
@@ -575,18 +607,8 @@ default=None
                 generator, device, X, n_add, self.batch_size, user_attributes=user_attributes
             )
         ]
-        if self.n_item_features_in_ and self.cold_item_share:
-            found.append(
-                _gan_inference.top_rows(
-                    generator,
-                    device,
-                    X,
-                    self.cold_items_,
-                    math.ceil(self.cold_item_share * X.shape[0]),
-                    self.batch_size,
-                    user_attributes=user_attributes,
-                )
-            )
+        if np.isfinite(self.cold_item_thresholds_).any():
+            found.append(self._cold_item_feedback(generator, device, X, user_attributes))
         rows, items, scores = (np.concatenate(parts) for parts in zip(*found))
         # A cold item can be among a sparse row's best items too: keep it once.
         _, first = np.unique(rows * X.shape[1] + items, return_index=True)
@@ -603,6 +625,7 @@ default=None
         mask = (generated_mask(X) + generated).astype(bool).tocsr()
         return mark_generated(same_sparse_container(X_in, X_out), mask)
 
+    @atomic_fit
     def add_items(self, item_attributes, *, item_names=None):
         """Append new items, described by their attributes, to the fitted model.
 
@@ -610,14 +633,17 @@ default=None
         (scored by the generator from their attributes alone), placed after
         the existing columns. ``n_features_in_`` grows by their number, so
         ``transform`` then expects the wider ``X`` and gives generated
-        feedback on the new items (``cold_item_share``). Only for a model
-        fitted with ``item_attributes``.
+        feedback on the new items, to the rows whose score reaches
+        ``new_item_threshold_``. Only for a model fitted with
+        ``item_attributes``. All or nothing: if it raises, the model is left
+        as it was.
 
         Parameters
         ----------
         item_attributes : {array-like, sparse matrix} of shape (n_new_items, n_item_features)
-            Attributes of the new items, in the layout of the constructor's
-            ``item_attributes`` (same features, same order).
+            Attributes of the new items, with the features of the
+            constructor's ``item_attributes`` in the same order, dense or
+            sparse whichever ``fit`` received.
         item_names : array-like of str of shape (n_new_items,), default=None
             Names of the new columns; required when ``fit`` saw a DataFrame
             with column names (``feature_names_in_``), refused otherwise.
@@ -651,9 +677,17 @@ default=None
             if item_names.shape != (n_new,):
                 raise ValueError(f"item_names must hold {n_new} names, got shape {item_names.shape}.")
             self.feature_names_in_ = np.concatenate([names, item_names])
-        self.generator_.add_items(features_tensor(attributes))
+        # The fitted generator is replaced, not grown in place: ``atomic_fit``
+        # then puts the old one back if anything raises.
+        generator = copy.deepcopy(self.generator_)
+        generator.add_items(features_tensor(attributes))
+        self.generator_ = generator
         n_items = self.n_features_in_
         self.cold_items_ = np.concatenate([self.cold_items_, np.arange(n_items, n_items + n_new)])
+        self.cold_item_thresholds_ = np.concatenate([
+            self.cold_item_thresholds_,
+            np.full(n_new, self.new_item_threshold_, dtype=self.cold_item_thresholds_.dtype),
+        ])
         self.item_popularity_ = np.concatenate([self.item_popularity_, np.zeros(n_new)])
         self.n_features_in_ = n_items + n_new
         return self
@@ -731,15 +765,77 @@ default=None
         )
 
     def _generator_on_device(self):
-        """``(generator, device)``: the fitted generator, copied to ``device`` unless it is the CPU.
+        """``(generator, device)``: a float64 copy of the fitted generator on ``device``.
 
         ``generator_`` stays on the CPU so that a fitted estimator pickles and
-        loads anywhere; inference runs where ``device`` says.
+        loads anywhere; inference runs where ``device`` says, in float64 so
+        that a row's scores do not depend on the rows scored with it
+        (:func:`~sklearn_agn._gan_inference.scoring_copy`).
         """
         device = resolve_device(self.device)
-        if device.type == "cpu":
-            return self.generator_, device
-        return copy.deepcopy(self.generator_).to(device), device
+        return _gan_inference.scoring_copy(self.generator_, device), device
+
+    def _cold_item_thresholds(self, generator, device, X, cold_items, user_attributes):
+        """``(cold_item_thresholds_, new_item_threshold_)`` set on the rows of ``fit``.
+
+        An item's threshold is the score of the ``ceil(cold_item_share *
+        n_rows)``-th best row of ``X`` that does not hold it, so that ``X``
+        transformed by the per-row rule gives the item to that many rows.
+        Scores are compared in the dtype the inference returns them, as in
+        :meth:`_cold_item_feedback`.
+        """
+        n_top = math.ceil(self.cold_item_share * X.shape[0])
+        if generator.item_attributes is None or n_top == 0:
+            return np.full(cold_items.size, np.inf), np.inf
+        scorer = _gan_inference.scoring_copy(generator, device)
+
+        def kth_best(items):
+            _, found, scores = _gan_inference.top_rows(
+                scorer, device, X, items, n_top, self.batch_size, user_attributes=user_attributes
+            )
+            # inf for an item every row holds: no row can get it.
+            thresholds = np.full(items.size, np.inf, dtype=scores.dtype)
+            np.minimum.at(thresholds, np.searchsorted(items, found), scores)
+            return thresholds
+
+        thresholds = reference = kth_best(cold_items)
+        # Items added later have no row of ``fit`` to be ranked on, and keeping
+        # those rows (or their hidden representations) until then would store
+        # users' data in the model. They get the threshold of a typical cold
+        # item of ``fit`` instead, the median (robust to an odd item): a new
+        # item then reaches about ``cold_item_share`` of users like those of
+        # ``fit`` when it appeals to them as a typical cold item does, more
+        # when it appeals more. Without cold items in ``fit``, the warm items
+        # scored from their attributes alone, the view item dropout trains to
+        # stand for a cold item, take their place.
+        if not cold_items.size:
+            scorer.warm_items.zero_()
+            reference = kth_best(np.arange(X.shape[1]))
+        reference = reference[np.isfinite(reference)]
+        return thresholds, float(np.median(reference)) if reference.size else np.inf
+
+    def _cold_item_feedback(self, generator, device, X, user_attributes):
+        """``(rows, items, scores)``: the cold items each row gets, by ``cold_item_thresholds_``.
+
+        A row gets a cold item it does not hold when its score reaches the
+        item's threshold: a decision on the row alone, compared in the dtype
+        the inference returns scores in, as the thresholds were computed.
+        """
+        reachable = np.isfinite(self.cold_item_thresholds_)
+        items, thresholds = self.cold_items_[reachable], self.cold_item_thresholds_[reachable]
+        held = X[:, items].tocsr()
+        found = []
+        for part in gen_batches(X.shape[0], self.batch_size):
+            scores = _gan_inference.generator_scores(
+                generator,
+                device,
+                X[part],
+                self.batch_size,
+                user_attributes=None if user_attributes is None else user_attributes[part],
+            )[:, items]
+            rows, columns = np.nonzero((scores >= thresholds) & (held[part].toarray() == 0))
+            found.append((rows + part.start, items[columns], scores[rows, columns]))
+        return tuple(np.concatenate(parts) for parts in zip(*found))
 
     def _check_transform_user_attributes(self, user_attributes, n_rows):
         if not self.n_user_features_in_:

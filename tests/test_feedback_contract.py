@@ -183,3 +183,21 @@ def test_attribute_ridge_mf_recommends_generated_feedback_back_never_real():
     assert set(ranked[2:]) == {3, 4, 5, 6, 7}
     # The same row unmarked: every entry is real, only items 2 and 8 are left.
     assert set(model.predict(sp.csr_matrix(row), k=4)[0]) == {2, 8, -1}
+
+
+def test_gan_learns_from_real_interactions_only():
+    # A marked matrix (a GAN's output) fed to another GAN: the generated
+    # entries are not training data, and early stopping's split (which refuses
+    # generated feedback) sees the real interactions only.
+    X = make_interactions(60, 40, 500, random_state=0)
+    small = dict(g_hidden_sizes=(8,), d_hidden_sizes=(4,), noise_dim=2, max_epochs=2,
+                 sparse_threshold=10, n_generated=3, device="cpu", random_state=0)
+    X_aug = GANAugmenter(**small).fit_transform(X)
+    assert generated_mask(X_aug).nnz > 0
+    for early_stopping in (False, True):
+        params = dict(small, early_stopping=early_stopping, validation_fraction=0.2)
+        on_augmented = GANAugmenter(**params).fit(X_aug)
+        on_real = GANAugmenter(**params).fit(X)
+        assert_array_equal(on_augmented.item_popularity_, on_real.item_popularity_)
+        for name, value in on_real.generator_.state_dict().items():
+            assert_array_equal(on_augmented.generator_.state_dict()[name], value)

@@ -1,17 +1,24 @@
-"""GANAugmenter with item and user side information: cold items, cold users, new items."""
+"""GANAugmenter with item and user side information: cold items, cold users, new items.
 
+Issue 17, items 5 and 6: cold items go to rows by a per-row score threshold
+fixed in fit; add_items takes dense or sparse attributes and is all or nothing.
+"""
+
+import copy
 import pickle
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn import config_context
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_agn import GANAugmenter, MFRecommender
+from sklearn_agn._gan_networks import Generator
 from sklearn_agn._validation import generated_mask, real_interactions
 from sklearn_agn.metrics import make_ranking_scorer
 from sklearn_agn.model_selection import UserKFold, holdout_split
@@ -251,3 +258,152 @@ def test_add_items_with_named_columns(data):
     aug.add_items(item_attributes[:1], item_names=["new film"])
     assert list(aug.get_feature_names_out()[-2:]) == [names[-1], "new film"]
     assert aug.transform(frame.assign(**{"new film": 0.0})).shape == (N_USERS, N_ITEMS + 1)
+
+
+# Issue 17, item 5: cold items go to rows by a per-row rule fixed in fit.
+
+
+def _kth_best(scores, k):
+    """The k-th largest value of each column."""
+    return np.sort(scores, axis=0)[-k]
+
+
+def test_cold_item_thresholds_give_the_share_of_the_fit_rows(data, fitted):
+    X = data[0]
+    n_rows = int(np.ceil(FAST["cold_item_share"] * N_USERS))
+    scores = fitted.score_items(X)[:, COLD]
+    np.testing.assert_array_equal(fitted.cold_item_thresholds_, _kth_best(scores, n_rows))
+    # transform applies exactly that rule, row by row.
+    generated = generated_mask(fitted.transform(X)).toarray()[:, COLD]
+    np.testing.assert_array_equal(generated, scores >= fitted.cold_item_thresholds_)
+    assert (generated.sum(axis=0) == n_rows).all()
+
+
+def test_a_user_gets_the_same_cold_items_alone_as_in_a_batch(data, fitted):
+    X = data[0]
+    batch = fitted.transform(X[:20])
+    assert generated_mask(batch).nnz > 0  # the test would be empty otherwise
+    for i in range(20):
+        alone = fitted.transform(X[i:i + 1])
+        assert (alone != batch[i]).nnz == 0, f"row {i} differs alone and in the batch"
+        assert (generated_mask(alone) != generated_mask(batch)[i]).nnz == 0
+    # At any position of any batch, too.
+    order = np.random.RandomState(0).permutation(N_USERS)
+    assert (fitted.transform(X[order]) != fitted.transform(X)[order]).nnz == 0
+
+
+def test_the_last_row_above_a_threshold_gets_the_cold_item_alone(data, fitted):
+    # The k-th best row of fit scores exactly the threshold: a score that
+    # moved with the row's batch would flip its decision.
+    X = data[0]
+    n_rows = int(np.ceil(FAST["cold_item_share"] * N_USERS))
+    order = np.argsort(-fitted.score_items(X)[:, COLD], axis=0, kind="stable")
+    for j, item in enumerate(COLD):
+        last, next_ = order[n_rows - 1, j], order[n_rows, j]
+        assert generated_mask(fitted.transform(X[last:last + 1]))[0, item]
+        assert not generated_mask(fitted.transform(X[next_:next_ + 1]))[0, item]
+
+
+def test_gan_and_mf_recommend_the_same_to_a_user_alone_as_in_a_batch(data):
+    X, _, _, item_attributes, _ = data
+    pipe = make_pipeline(
+        GANAugmenter(item_attributes=item_attributes, **FAST),
+        MFRecommender(8, regularization=1.0, alpha=2.0, n_iter=10, device="cpu", random_state=0),
+    ).fit(X)
+    batch = pipe.predict(X[:20], k=5)
+    alone = np.vstack([pipe.predict(X[i:i + 1], k=5) for i in range(20)])
+    np.testing.assert_array_equal(alone, batch)
+
+
+def test_new_items_get_the_median_threshold_of_the_cold_items_of_fit(data, fitted):
+    aug = copy.deepcopy(fitted).add_items(np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]]))
+    median = np.median(fitted.cold_item_thresholds_)
+    assert aug.new_item_threshold_ == median
+    np.testing.assert_array_equal(
+        aug.cold_item_thresholds_, np.r_[fitted.cold_item_thresholds_, median, median]
+    )
+
+
+def test_without_cold_items_in_fit_new_items_get_the_median_of_the_warm_items_alone(data):
+    X, group, _, item_attributes, _ = data
+    X = X.tolil()
+    X[np.arange(len(COLD)), COLD] = 1  # no cold item left
+    X = X.tocsr()
+    aug = GANAugmenter(item_attributes=item_attributes, **FAST).fit(X)
+    assert aug.cold_items_.size == 0
+    # Every item scored from its attributes alone, ranked among the rows that
+    # do not hold it.
+    attributes_only = copy.deepcopy(aug)
+    attributes_only.generator_.warm_items.zero_()
+    scores = np.where(X.toarray() > 0, -np.inf, attributes_only.score_items(X))
+    thresholds = _kth_best(scores, int(np.ceil(FAST["cold_item_share"] * N_USERS)))
+    assert aug.new_item_threshold_ == np.median(thresholds)
+    aug.add_items(np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]]))
+    X_wide = sp.hstack([X, sp.csr_matrix((N_USERS, 2))]).tocsr()
+    generated = generated_mask(aug.transform(X_wide)).toarray()
+    np.testing.assert_array_equal(
+        generated[:, N_ITEMS:], aug.score_items(X_wide)[:, N_ITEMS:] >= aug.new_item_threshold_
+    )
+    for item, own_group in [(N_ITEMS, 0), (N_ITEMS + 1, 1)]:
+        users = np.flatnonzero(generated[:, item])
+        assert len(users) > 0 and np.mean(group[users] == own_group) >= 0.9
+
+
+# Issue 17, item 6: add_items takes dense or sparse attributes, all or nothing.
+
+
+@pytest.mark.parametrize("fit_format", [np.asarray, sp.csr_matrix], ids=["fit-dense", "fit-sparse"])
+def test_add_items_takes_dense_and_sparse_attributes_whatever_fit_received(data, fit_format):
+    X, _, _, item_attributes, _ = data
+    aug = GANAugmenter(item_attributes=fit_format(item_attributes), **dict(FAST, max_epochs=2))
+    aug.fit(X)
+    new = np.array([[1.0, 0.0, 0.5], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    X_wide = sp.hstack([X, sp.csr_matrix((N_USERS, 3))]).tocsr()
+    scores = [copy.deepcopy(aug).add_items(layout(new)).score_items(X_wide)
+              for layout in (np.asarray, sp.csr_matrix, sp.coo_matrix)]
+    np.testing.assert_array_equal(scores[1], scores[0])
+    np.testing.assert_array_equal(scores[2], scores[0])
+    np.testing.assert_array_equal(scores[0][:, :N_ITEMS], aug.score_items(X))
+
+
+def _state(aug):
+    generator = {name: tensor.clone() for name, tensor in aug.generator_.state_dict().items()}
+    return {**{name: copy.deepcopy(value) for name, value in vars(aug).items()
+               if name.endswith("_") and name != "generator_"}, "generator": generator}
+
+
+def _assert_same_state(aug, state):
+    after = _state(aug)
+    assert after.keys() == state.keys()
+    for name, value in state.items():
+        if name == "generator":
+            assert after[name].keys() == value.keys()
+            for key, tensor in value.items():
+                assert torch.equal(after[name][key].to_dense(), tensor.to_dense()), key
+        elif name != "history_":
+            np.testing.assert_array_equal(after[name], value, err_msg=name)
+
+
+def test_failed_add_items_leaves_the_model_as_it_was(data, monkeypatch):
+    X, _, _, item_attributes, _ = data
+    frame = pd.DataFrame(X.toarray(), columns=[f"film {j}" for j in range(N_ITEMS)])
+    aug = GANAugmenter(item_attributes=item_attributes, **dict(FAST, max_epochs=1)).fit(frame)
+    state, X_aug = _state(aug), aug.transform(frame)
+    with pytest.raises(ValueError, match="item_attributes has 2 features"):
+        aug.add_items(np.ones((1, 2)), item_names=["new film"])
+    _assert_same_state(aug, state)
+
+    grow = Generator.add_items
+
+    def grow_then_fail(generator, attributes):
+        grow(generator, attributes)
+        raise RuntimeError("interrupted")
+
+    monkeypatch.setattr(Generator, "add_items", grow_then_fail)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        aug.add_items(item_attributes[:1], item_names=["new film"])
+    _assert_same_state(aug, state)
+    assert (aug.transform(frame) != X_aug).nnz == 0
+    monkeypatch.undo()
+    aug.add_items(item_attributes[:1], item_names=["new film"])
+    assert aug.n_features_in_ == N_ITEMS + 1
