@@ -38,11 +38,20 @@ def small_mf():
     return benchmark.Method("MF (iALS)", _methods._mf, {**SMALL_MF, "alpha": [1.0, 4.0]}, True)
 
 
-def small_gan_mf():
-    space = {**SMALL_GAN, **{f"mf__{k}": v for k, v in SMALL_MF.items()},
-             "gan__n_generated": [1, 3, 5], "gan__generated_weight": loguniform(0.01, 0.9)}
-    return benchmark.Method("GAN + MF", _methods._gan_mf, space, True,
-                            tuning_fitter=_methods.SharedGANFitter)
+# On ``split``, with MF at small_mf()'s choice: a GAN setting that beats MF
+# on validation (.4408 against .4286), and one that ruins it (.1101).
+GAN_WINS = {"gan__sparse_threshold": [8], "gan__n_generated": [3], "gan__generated_weight": [0.5]}
+GAN_LOSES = {"gan__sparse_threshold": [1000], "gan__n_generated": [50],
+             "gan__generated_weight": [0.99]}
+
+
+def small_gan_mf(augmentation=None):
+    """GAN + MF as METHODS has it: the GAN's parameters searched on top of MF's choice."""
+    augmentation = augmentation or {"gan__n_generated": [1, 3, 5],
+                                    "gan__generated_weight": loguniform(0.01, 0.9)}
+    return benchmark.Method("GAN + MF", _methods._gan_mf, {**SMALL_GAN, **augmentation}, True,
+                            tuning_fitter=_methods.SharedGANFitter,
+                            on_top_of=("MF (iALS)", "mf__"), unchanged={"gan": "passthrough"})
 
 
 @pytest.fixture
@@ -76,6 +85,9 @@ def test_command_prints_tables_and_writes_files(tmp_path, split, small_methods, 
     assert "2 settings drawn per method (1 for methods that train a GAN" in out
     assert "| Q1 |" in out and "| Q4 |" in out
     assert "| novelty@20 |" in out and "| gini@20 |" in out
+    # The GAN's contribution: a row of both tables, a column of the quartile table.
+    assert out.count("| GAN + MF − MF (iALS) | ") == 2
+    assert "| MF (iALS) | CFGAN generator | GAN + MF | GAN + MF − MF (iALS) |" in out
     rows = {row["method"]: row for row in report["results"]}
     assert rows["CFGAN generator"]["settings_tried"] == 1
     assert rows["MF (iALS)"]["settings_tried"] == 2
@@ -171,9 +183,8 @@ def test_no_users_with_test_items_gives_no_groups():
                            np.zeros((3, 20), dtype=int)) == []
 
 
-def test_no_trained_gan_outlives_the_run(split, monkeypatch):
-    """Tuning shares one GAN between settings, and frees it afterwards."""
-    train, test = split
+def track_gan_fits(monkeypatch):
+    """Weak references to every GANAugmenter fitted from now on."""
     fitted = []
     fit = GANAugmenter.fit
 
@@ -182,14 +193,116 @@ def test_no_trained_gan_outlives_the_run(split, monkeypatch):
         return fit(self, X, y, **metadata)
 
     monkeypatch.setattr(GANAugmenter, "fit", tracked_fit)
-    report = benchmark.run_benchmark(train, test, [small_gan_mf()], budget=3, seeds=1,
+    return fitted
+
+
+def test_no_trained_gan_outlives_the_run(split, monkeypatch):
+    """Tuning shares one GAN between settings, and frees it afterwards."""
+    train, test = split
+    fitted = track_gan_fits(monkeypatch)
+    gan_mf = small_gan_mf({**GAN_WINS, "gan__generated_weight": [0.5, 0.2]})
+    report = benchmark.run_benchmark(train, test, [small_mf(), gan_mf], budget=3, seeds=1,
                                      log=lambda _: 0)
-    assert report["results"][0]["settings_tried"] == 3
-    # Three settings that differ only in what the GAN adds: one GAN trained to
-    # tune them, one refitted with the chosen setting.
+    assert report["results"][1]["settings_tried"] == 3
+    assert report["results"][1]["params"]["gan__generated_weight"] == 0.5
+    # Augmenting nobody trains no GAN; two settings that differ only in what
+    # the GAN adds share one; one is refitted with the chosen setting.
     assert len(fitted) == 2
     gc.collect()
     assert [ref() for ref in fitted] == [None, None]
+
+
+def test_gan_mf_searches_the_gan_on_top_of_mf_choice(split):
+    """MF fixed at MF's choice, augmenting nobody tried first, the GAN's contribution reported.
+
+    On old main GAN + MF drew MF's parameters again, in a joint space: its
+    validation score could fall below MF's, and nothing said what the GAN added.
+    """
+    train, test = split
+    lines = []
+    report = benchmark.run_benchmark(train, test, [small_mf(), small_gan_mf(GAN_WINS)],
+                                     budget=2, seeds=2, log=lines.append)
+    mf, gan_mf = report["results"]
+    assert {name[len("mf__"):]: value for name, value in gan_mf["params"].items()
+            if name.startswith("mf__")} == mf["params"] == {"n_factors": 4, "n_iter": 3,
+                                                             "alpha": 1.0}
+    # The first setting tried augments nobody: exactly MF's validation score.
+    first = [line for line in lines if line.startswith("  GAN + MF ")][0]
+    assert first == (f"  GAN + MF {{gan: 'passthrough'}}: validation NDCG@20 "
+                     f"{mf['validation_ndcg@20']:.4f}")
+    assert gan_mf["settings_tried"] == 2 and gan_mf["space_size"] == 2
+    # Here the GAN's setting wins on validation, and changes the test figures.
+    assert gan_mf["params"]["gan__n_generated"] == 3
+    assert gan_mf["validation_ndcg@20"] > mf["validation_ndcg@20"]
+    (contribution,) = report["contributions"]
+    assert (contribution["method"], contribution["over"]) == ("GAN + MF", "MF (iALS)")
+    for added, with_gan, alone in zip(contribution["runs"], gan_mf["runs"], mf["runs"]):
+        assert added == {name: with_gan[name] - alone[name] for name in with_gan}
+    assert all(run["ndcg@20"] != 0 for run in contribution["runs"])
+    groups = report["quartiles"]
+    for seed, added in enumerate(contribution["quartiles"]):
+        assert [g["ndcg@20"] for g in added] == [
+            a["ndcg@20"] - b["ndcg@20"] for a, b in zip(groups["GAN + MF"][seed],
+                                                         groups["MF (iALS)"][seed])]
+        assert [g["quartile"] for g in added] == [g["quartile"] for g in groups["MF (iALS)"][0]]
+    # The tables show the mean ± std of the per-seed differences, signed.
+    out = benchmark.format_tables(report)
+    row = out.split("| GAN + MF − MF (iALS) | ")[1].splitlines()[0].split(" | ")
+    ndcg = np.array([run["ndcg@20"] for run in contribution["runs"]])
+    assert row[6] == f"{ndcg.mean():+.4f} ± {ndcg.std():.4f}"
+    q1 = np.array([added[0]["ndcg@20"] for added in contribution["quartiles"]])
+    assert out.split("| Q1 |")[1].splitlines()[0].endswith(
+        f" | {q1.mean():+.4f} ± {q1.std():.4f} |")
+
+
+def test_augmenting_nobody_gives_mf_exactly(split, monkeypatch):
+    """When no GAN setting beats MF on validation, GAN + MF is MF: same scores, no GAN."""
+    train, test = split
+    fitted = track_gan_fits(monkeypatch)
+    report = benchmark.run_benchmark(train, test, [small_mf(), small_gan_mf(GAN_LOSES)],
+                                     budget=2, seeds=2, log=lambda _: 0)
+    mf, gan_mf = report["results"]
+    assert gan_mf["params"] == {"gan": "passthrough",
+                                **{f"mf__{k}": v for k, v in mf["params"].items()}}
+    assert gan_mf["validation_ndcg@20"] == mf["validation_ndcg@20"]
+    assert gan_mf["at_edge"] == {}
+    assert len(fitted) == 1  # the losing setting's GAN; none to refit
+    without_time = [[{k: v for k, v in run.items() if k != "fit_time"} for run in row["runs"]]
+                    for row in (mf, gan_mf)]
+    assert without_time[0] == without_time[1]
+    assert report["quartiles"]["GAN + MF"] == report["quartiles"]["MF (iALS)"]
+    (contribution,) = report["contributions"]
+    assert all(value == 0 for run in contribution["runs"] for name, value in run.items()
+               if name != "fit_time")
+    assert all(g["ndcg@20"] == 0 for seed in contribution["quartiles"] for g in seed)
+
+
+def test_shipped_gan_mf_tunes_only_the_gan():
+    methods = {m.name: m for m in benchmark.METHODS}
+    gan_mf = methods["GAN + MF"]
+    assert gan_mf.on_top_of == ("MF (iALS)", "mf__")
+    assert gan_mf.unchanged == {"gan": "passthrough"}
+    assert all(name.startswith("gan__") for sub in gan_mf.space for name in sub)
+    # Every method comes after the one it builds on.
+    names = list(methods)
+    assert names.index("MF (iALS)") < names.index("GAN + MF")
+
+
+def test_gan_mf_needs_mf(split, tmp_path, monkeypatch):
+    train, test = split
+    with pytest.raises(ValueError, match="'GAN \\+ MF' is tuned on top of 'MF \\(iALS\\)'"):
+        benchmark.run_benchmark(train, test, [small_gan_mf()], log=lambda _: 0)
+    with pytest.raises(ValueError, match="on_top_of and unchanged go together"):
+        benchmark.Method("x", _methods._gan_mf, {}, True, on_top_of=("MF (iALS)", "mf__"))
+    # The command brings MF along. A budget of one setting augments nobody.
+    write_triplets(tmp_path / "train.txt", train)
+    write_triplets(tmp_path / "test.txt", test)
+    monkeypatch.setattr(_methods, "METHODS", [small_mf(), small_gan_mf()])
+    report = benchmark.main(["--train", str(tmp_path / "train.txt"), "--test",
+                             str(tmp_path / "test.txt"), "--methods", "GAN + MF", "--budget", "1",
+                             "--seeds", "1", "--quiet"])
+    assert [row["method"] for row in report["results"]] == ["MF (iALS)", "GAN + MF"]
+    assert report["results"][1]["params"]["gan"] == "passthrough"
 
 
 def test_settings_are_drawn_reproducibly_within_their_ranges():

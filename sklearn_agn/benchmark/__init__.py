@@ -13,7 +13,10 @@ Protocol (Chae et al., CIKM 2018, and ``shared/data/README.md``):
    generator, which trains a GAN per setting) by scikit-learn's ``ParameterSampler``
    (seed ``--val-seed``; all of them when a space of lists has fewer). The
    spaces are wide, log-uniform where the scale depends on the data, and the
-   output names every choice that lies on the edge of its range.
+   output names every choice that lies on the edge of its range. GAN + MF is
+   tuned on top of MF: MF's chosen setting is fixed and only the GAN's
+   parameters are searched, the first setting augmenting nobody (MF's model
+   exactly), so that GAN + MF's validation score is never below MF's.
 2. The chosen setting is refitted on all of TRAIN, with ``--seeds`` seeds for
    stochastic methods, and every user's unobserved items are ranked once
    against TEST: precision, recall, NDCG and MRR at 5 and 20, fit time,
@@ -22,6 +25,8 @@ Protocol (Chae et al., CIKM 2018, and ``shared/data/README.md``):
    TRAIN interactions (users who share a count stay together, so ties can
    merge quartiles) and gives NDCG@20 per quartile for the stochastic
    methods: MF, the CFGAN generator alone, and GAN + MF.
+4. The GAN's contribution, GAN + MF minus MF seed by seed, is a row of
+   the tables and a column of the quartile table.
 
 TEST is never used to choose anything. The package's modules: ``_methods``
 (what is benchmarked, and the spaces), ``_search`` (drawing settings, range

@@ -34,9 +34,14 @@ def main(argv=None):
     parser.add_argument("--train", required=True, help="train triplets: user item [value]")
     parser.add_argument("--test", required=True, help="test triplets, same ids as train")
     parser.add_argument("--methods", nargs="+", default=names, choices=names, metavar="NAME",
-                        help="methods to run (default: all): " + ", ".join(map(repr, names)))
+                        help="methods to run (default: all): " + ", ".join(map(repr, names))
+                             + "".join(f"; {m.name!r} brings {m.on_top_of[0]!r}, whose "
+                                       "chosen setting it builds on"
+                                       for m in methods if m.on_top_of is not None))
     parser.add_argument("--budget", type=int, default=64,
-                        help="settings drawn from each method's search space (default 64)")
+                        help="settings drawn from each method's search space (default 64); "
+                             "GAN + MF: the GAN's settings, MF fixed at MF's choice, the "
+                             "first of them augmenting nobody")
     parser.add_argument("--gan-budget", type=int, default=16,
                         help="settings drawn for methods that train a GAN per setting, "
                              "the CFGAN generator (default 16)")
@@ -60,7 +65,10 @@ def main(argv=None):
     train = load_triplets(args.train, shape=shape)
     test = load_triplets(args.test, shape=shape)
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
-    report = run_benchmark(train, test, [m for m in methods if m.name in args.methods],
+    # A method built on top of another needs that one's chosen setting and test figures.
+    chosen = set(args.methods) | {m.on_top_of[0] for m in methods
+                                  if m.name in args.methods and m.on_top_of is not None}
+    report = run_benchmark(train, test, [m for m in methods if m.name in chosen],
                            budget=args.budget, gan_budget=args.gan_budget, seeds=args.seeds,
                            val_size=args.val_size,
                            val_seed=args.val_seed, log=log)

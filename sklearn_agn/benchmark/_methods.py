@@ -44,16 +44,32 @@ class Method:
         tuning call and drops it afterwards, so ``fit`` may keep work shared
         between the settings of that call (a trained GAN) without keeping it
         alive beyond it. None fits ``build(params, seed)`` anew each time.
+    on_top_of : (str, str), default=None
+        ``(name, prefix)`` when this method adds a step to the method called
+        ``name``: :func:`~sklearn_agn.benchmark.run_benchmark` tunes that
+        method first and fixes its chosen setting here (each parameter name
+        prefixed with ``prefix``), so that ``space`` holds this method's own
+        parameters only and the difference between the two is the step's.
+    unchanged : dict, default=None
+        With ``on_top_of``, required: the setting of this method's own
+        parameters whose step changes nothing (the other method's model
+        exactly). It is always tried, first, so that the chosen setting's
+        validation score is never below the other method's and a tie keeps it.
     """
 
     def __init__(self, name, build, space, stochastic, tuning_fitter=None, *,
-                 trains_gan_per_setting=False):
+                 trains_gan_per_setting=False, on_top_of=None, unchanged=None):
+        if (on_top_of is None) != (unchanged is None):
+            raise ValueError(f"Method {name!r}: on_top_of and unchanged go together, got "
+                             f"on_top_of={on_top_of!r} and unchanged={unchanged!r}.")
         self.name = name
         self.build = build
         self.space = space
         self.stochastic = stochastic
         self.tuning_fitter = tuning_fitter
         self.trains_gan_per_setting = trains_gan_per_setting
+        self.on_top_of = on_top_of
+        self.unchanged = unchanged
 
     def fitter(self):
         """A ``fit(params, seed, X)`` function for one tuning call."""
@@ -86,7 +102,8 @@ class SharedGANFitter:
     Settings whose GAN differs only in its transform parameters share the
     last trained GAN (a copy of it with those parameters set). Only the last
     GAN is kept, and only as long as this object lives: the benchmark makes
-    one per tuning call.
+    one per tuning call. A setting whose GAN step is ``"passthrough"``
+    (augment nobody) trains no GAN: it is MF alone.
     """
 
     def __init__(self):
@@ -95,6 +112,8 @@ class SharedGANFitter:
     def __call__(self, params, seed, X):
         pipeline = _gan_mf(params, seed)
         gan = pipeline.named_steps["gan"]
+        if gan == "passthrough":
+            return pipeline.fit(X)
         training = {k: v for k, v in gan.get_params().items() if k not in _TRANSFORM_PARAMS}
         # X by identity: within a tuning call every setting is fitted on one matrix.
         if self._last is None or self._last[0] != training or self._last[1] is not X:
@@ -108,7 +127,7 @@ class SharedGANFitter:
         return pipeline
 
 
-def _mf_space(prefix=""):
+def _mf_space():
     """MF's space: two sub-spaces, one per regularisation scheme, each with its own scale.
 
     With ``regularization_exponent=1`` the penalty grows with a user's
@@ -120,14 +139,17 @@ def _mf_space(prefix=""):
         {"regularization_exponent": [0.0], "regularization": loguniform(0.1, 1000)},
         {"regularization_exponent": [1.0], "regularization": loguniform(1e-3, 10)},
     ]
-    return [{prefix + name: values for name, values in {**shared, **scheme}.items()}
-            for scheme in schemes]
+    return [{**shared, **scheme} for scheme in schemes]
 
 
-# Generated feedback: its weight is the generator's score, or a constant
-# drawn over three decades (small weights bring GAN + MF close to MF alone).
-# Rows below ``sparse_threshold`` interactions are augmented; the largest
-# value augments every row of most datasets. The GAN is trained with its
+# GAN + MF searches only what the GAN adds, with MF fixed at MF's own choice
+# (``on_top_of``), so that the two differ by the GAN alone and not by a
+# second, noisier draw of MF's parameters. Generated feedback: its weight is
+# the generator's score, or a constant drawn over three decades (small
+# weights bring GAN + MF close to MF alone). Rows below ``sparse_threshold``
+# interactions are augmented; the largest value augments every row of most
+# datasets. Augmenting nobody (the GAN step replaced by "passthrough": MF's
+# model exactly, no GAN trained) is tried first. The GAN is trained with its
 # defaults (one GAN per tuning call).
 _AUGMENTATION = {"gan__sparse_threshold": [5, 10, 20, 50, 100, 200, 500, 1000],
                  "gan__n_generated": [1, 2, 5, 10, 20, 50]}
@@ -144,8 +166,7 @@ GENERATOR_SPACE = {
     "augmenter__g_weight_decay": loguniform(1e-5, 0.1),
 }
 MF_SPACE = _mf_space()
-GAN_MF_SPACE = [{**_AUGMENTATION, **weight, **mf}
-                for weight in _WEIGHTS for mf in _mf_space("mf__")]
+GAN_MF_SPACE = [{**_AUGMENTATION, **weight} for weight in _WEIGHTS]
 
 METHODS = [
     Method("most popular", lambda params, seed: MostPopular(**params), {}, False),
@@ -155,5 +176,6 @@ METHODS = [
     Method("EASE", lambda params, seed: EASE(**params), {"l2_reg": loguniform(1, 1e4)}, False),
     Method("MF (iALS)", _mf, MF_SPACE, True),
     Method("CFGAN generator", _generator, GENERATOR_SPACE, True, trains_gan_per_setting=True),
-    Method("GAN + MF", _gan_mf, GAN_MF_SPACE, True, tuning_fitter=SharedGANFitter),
+    Method("GAN + MF", _gan_mf, GAN_MF_SPACE, True, tuning_fitter=SharedGANFitter,
+           on_top_of=("MF (iALS)", "mf__"), unchanged={"gan": "passthrough"}),
 ]

@@ -23,27 +23,43 @@ def _fit_rank(fit, params, seed, X, k):
     return model.predict(X, k=k), fit_time
 
 
-def _tune(method, X_fit, X_val, budget, seed, log):
+def _tune(method, X_fit, X_val, budget, seed, log, fixed):
     """Best setting of at most ``budget`` drawn from the method's space, by validation NDCG@20.
 
     scikit-learn's search estimators cannot run this protocol: they split
     rows (users), while the validation split holds out some interactions of
     every user, so the model is fitted and scored on the same rows. The
     settings are drawn by :class:`~sklearn.model_selection.ParameterSampler`.
+    Every setting is completed by ``fixed`` (for a method built on top of
+    another, that method's chosen setting; else empty), and a method's
+    ``unchanged`` setting is the first of the ``budget``.
     """
-    settings = sample_settings(method.space, budget, seed)
+    first = [] if method.unchanged is None else [method.unchanged]
+    own = first + sample_settings(method.space, budget - len(first), seed)
+    size = space_size(method.space)
     fit = method.fitter()  # lives for this call only: whatever it shares is freed with it
     scores, start = [], time.perf_counter()
-    for params in settings:
-        ranked, _ = _fit_rank(fit, params, seed, X_fit, 20)
+    for params in own:
+        ranked, _ = _fit_rank(fit, {**params, **fixed}, seed, X_fit, 20)
         scores.append(ndcg_at_k(X_val, ranked, 20))
         log(f"  {method.name} {_short(params)}: validation NDCG@20 {scores[-1]:.4f}")
     del fit
     best = int(np.argmax(scores))  # the first of equal scores
-    return {"params": settings[best], "validation_ndcg@20": scores[best],
-            "settings_tried": len(settings), "space_size": space_size(method.space),
+    return {"params": {**own[best], **fixed}, "validation_ndcg@20": scores[best],
+            "settings_tried": len(own), "space_size": None if size is None else size + len(first),
             "tuning_time": time.perf_counter() - start,
-            "at_edge": range_edges(method.space, settings[best])}
+            "at_edge": range_edges(method.space, own[best])}
+
+
+def _contribution(name, base, runs, base_runs, quartiles):
+    """What method ``name`` adds to ``base``: its test figures minus ``base``'s, seed by seed."""
+    return {"method": name, "over": base,
+            "runs": [{key: run[key] - other[key] for key in run}
+                     for run, other in zip(runs, base_runs)],
+            "quartiles": [[{**group, "ndcg@20": group["ndcg@20"] - other["ndcg@20"]}
+                           for group, other in zip(groups, base_groups)]
+                          for groups, base_groups in zip(quartiles.get(name, []),
+                                                         quartiles.get(base, []))]}
 
 
 def _short(params):
@@ -101,7 +117,9 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
         Settings drawn from each method's search space (all of them when a
         space of lists has fewer), with seed ``val_seed``. GAN + MF trains one
         GAN per tuning call and refits only MF per setting, so it gets this
-        budget too.
+        budget too, for the GAN's parameters alone with MF fixed at MF's
+        chosen setting: the first setting augments nobody (MF's model), the
+        other ``budget - 1`` are drawn from the GAN's space.
     gan_budget : int, default=16
         Settings drawn for the methods that train a GAN per setting (the
         CFGAN generator alone).
@@ -118,19 +136,38 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
     Returns
     -------
     dict
-        ``{"results": [...], "quartiles": {...}}``: per method, the chosen
-        parameters, its validation score, how many settings were tried (and
-        the size of the space when it is finite), which choices lie on the
-        edge of their range, the tuning time, and per-seed test metrics with
-        fit times; per stochastic method, per seed, NDCG@20 by group of users'
-        train activity (:func:`activity_groups`).
+        ``{"results": [...], "quartiles": {...}, "contributions": [...]}``:
+        per method, the chosen parameters, its validation score, how many
+        settings were tried (and the size of the space when it is finite),
+        which choices lie on the edge of their range, the tuning time, and
+        per-seed test metrics with fit times; per stochastic method, per seed,
+        NDCG@20 by group of users' train activity (:func:`activity_groups`);
+        per method built on top of another (GAN + MF on MF), what its step
+        adds: ``{"method", "over", "runs", "quartiles"}``, each seed's test
+        metrics (fit time included) and NDCG@20 per group minus the other
+        method's with the same seed.
+
+    Raises
+    ------
+    ValueError
+        If a method is built on top of another that is not among ``methods``
+        before it.
     """
     methods = METHODS if methods is None else methods
+    names = [method.name for method in methods]
+    for i, method in enumerate(methods):
+        if method.on_top_of is not None and method.on_top_of[0] not in names[:i]:
+            raise ValueError(f"{method.name!r} is tuned on top of {method.on_top_of[0]!r}'s "
+                             f"chosen setting: run {method.on_top_of[0]!r} too, before it.")
     X_fit, X_val = holdout_split(train, val_size, random_state=val_seed)
-    results, quartiles = [], {}
+    results, chosen, quartiles, contributions = [], {}, {}, []
     for method in methods:
         n_settings = gan_budget if method.trains_gan_per_setting else budget
-        tuned = _tune(method, X_fit, X_val, n_settings, val_seed, log)
+        fixed = {}
+        if method.on_top_of is not None:
+            base, prefix = method.on_top_of
+            fixed = {prefix + name: value for name, value in chosen[base]["params"].items()}
+        tuned = _tune(method, X_fit, X_val, n_settings, val_seed, log, fixed)
         refit = lambda params, seed, X: method.build(params, seed).fit(X)  # noqa: E731
         runs = []
         for seed in range(seeds if method.stochastic else 1):
@@ -144,4 +181,9 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
         log(f"{method.name}: chose {_short(tuned['params'])} "
             f"({tuned['settings_tried']} settings, {tuned['tuning_time']:.0f} s)")
         results.append({"method": method.name, **tuned, "runs": runs})
-    return {"results": results, "quartiles": quartiles}
+        chosen[method.name] = results[-1]
+        if method.on_top_of is not None:
+            # Paired by seed: the two refits differ by the added step alone.
+            contributions.append(_contribution(method.name, base, runs, chosen[base]["runs"],
+                                               quartiles))
+    return {"results": results, "quartiles": quartiles, "contributions": contributions}

@@ -14,12 +14,17 @@ BEYOND_ACCURACY = [f"{m}@{max(CUTOFFS)}" for m in ("coverage", "novelty", "arp",
                                                     "gini")]
 
 
-def _cell(values):
-    """``mean ± std`` of a list of numbers, or the number alone."""
+def _cell(values, signed=False):
+    """``mean ± std`` of a list of numbers, or the number alone (with its sign if ``signed``)."""
     values = np.asarray(values, dtype=float)
+    mean = f"{values.mean():+.4f}" if signed else f"{values.mean():.4f}"
     if values.size == 1:
-        return f"{values[0]:.4f}"
-    return f"{values.mean():.4f} ± {values.std():.4f}"
+        return mean
+    return f"{mean} ± {values.std():.4f}"
+
+
+def _label(contribution):
+    return f"{contribution['method']} − {contribution['over']}"
 
 
 def _tried(row):
@@ -41,14 +46,22 @@ def format_tables(report):
     str
         The test metrics per method, NDCG@20 per group of users' train
         activity, and each method's chosen setting, with the choices that lie
-        on the edge of their range.
+        on the edge of their range. A method built on top of another (GAN +
+        MF on MF) adds a row, and a quartile column, ``"GAN + MF − MF
+        (iALS)"``: its figures minus the other method's, seed by seed (mean ±
+        std of the differences).
     """
+    contributions = report["contributions"]
     lines = ["| method | " + " | ".join(REPORTED) + " | fit time (s) | settings tried |",
              "|---" * (len(REPORTED) + 3) + "|"]
     for row in report["results"]:
         cells = [_cell([run[name] for run in row["runs"]]) for name in REPORTED]
         fit = _cell([run["fit_time"] for run in row["runs"]])
         lines.append(f"| {row['method']} | " + " | ".join(cells) + f" | {fit} | {_tried(row)} |")
+    for row in contributions:
+        cells = [_cell([run[name] for run in row["runs"]], signed=True)
+                 for name in REPORTED + ["fit_time"]]
+        lines.append(f"| {_label(row)} | " + " | ".join(cells) + " | |")
     beyond = [row for row in report["results"] if BEYOND_ACCURACY[0] in row["runs"][0]]
     if beyond:
         lines += ["", "Beyond accuracy, top 20 of every user: catalogue coverage, novelty "
@@ -59,16 +72,24 @@ def format_tables(report):
         for row in beyond:
             cells = [_cell([run[name] for run in row["runs"]]) for name in BEYOND_ACCURACY]
             lines.append(f"| {row['method']} | " + " | ".join(cells) + " |")
+        for row in contributions:
+            cells = [_cell([run[name] for run in row["runs"]], signed=True)
+                     for name in BEYOND_ACCURACY]
+            lines.append(f"| {_label(row)} | " + " | ".join(cells) + " |")
     names = list(report["quartiles"])
     if names:
         lines += ["", "NDCG@20 by quartile of users' train interactions (mean ± std over "
                   "seeds; users who share a count stay in one quartile):", ""]
         first = report["quartiles"][names[0]][0]
-        lines += ["| quartile | users | train interactions | " + " | ".join(names) + " |",
-                  "|---" * (3 + len(names)) + "|"]
+        added = [row for row in contributions if row["quartiles"]]
+        lines += ["| quartile | users | train interactions | "
+                  + " | ".join(names + [_label(row) for row in added]) + " |",
+                  "|---" * (3 + len(names) + len(added)) + "|"]
         for g, info in enumerate(first):
             cells = [_cell([runs[g]["ndcg@20"] for runs in report["quartiles"][name]])
                      for name in names]
+            cells += [_cell([runs[g]["ndcg@20"] for runs in row["quartiles"]], signed=True)
+                      for row in added]
             lines.append(f"| {info['quartile']} | {info['users']} | "
                          f"{info['train_interactions']} | " + " | ".join(cells) + " |")
     lines += ["", "Settings chosen on validation:", ""]
