@@ -417,16 +417,88 @@ def test_load_movielens_100k_real_files():
 def test_load_item_attributes_hand_checked_and_errors(tmp_path):
     data = load_item_attributes(_write(tmp_path, "id,a,b\n3,1,0.5\n1,0,2\n", "items.csv"))
     np.testing.assert_array_equal(data.item_ids, [3, 1])
-    np.testing.assert_array_equal(data.item_attributes, [[1, 0.5], [0, 2]])
+    assert sp.isspmatrix_csr(data.item_attributes)
+    np.testing.assert_array_equal(data.item_attributes.toarray(), [[1, 0.5], [0, 2]])
     assert list(data.feature_names) == ["a", "b"]
     with pytest.raises(ValueError, match=r"must be numeric; \['tag'\] are not"):
         load_item_attributes(_write(tmp_path, "id,a,tag\n1,0,x\n", "bad.csv"))
     with pytest.raises(ValueError, match="must be finite"):
         load_item_attributes(_write(tmp_path, "id,a\n1,\n2,1\n", "nan.csv"))
-    with pytest.raises(ValueError, match="item id 1 is listed twice"):
+    with pytest.raises(ValueError, match="item id 1 is listed twice.*pass format='long'"):
         load_item_attributes(_write(tmp_path, "id,a\n1,0\n1,1\n", "dup.csv"))
     with pytest.raises(ValueError, match="at least one attribute column"):
         load_item_attributes(_write(tmp_path, "id\n1\n", "ids.csv"))
+
+
+def _same_attributes(a, b):
+    assert a.item_attributes.shape == b.item_attributes.shape
+    assert (a.item_attributes != b.item_attributes).nnz == 0
+    np.testing.assert_array_equal(a.item_ids, b.item_ids)
+
+
+def test_load_item_attributes_same_matrix_from_wide_long_and_npz(tmp_path):
+    # Item 5 has no tag: a zero row in the wide file, an empty tag in the long one.
+    wide = load_item_attributes(_write(
+        tmp_path, "item_id,comedy,drama,war\n7,1,0,1\n9,0,1,0\n5,0,0,0\n", "wide.csv"))
+    tags = load_item_attributes(_write(
+        tmp_path, "item_id,tag\n7,war\n9,drama\n7,comedy\n7,war\n5,\n", "tags.csv"))
+    _same_attributes(tags, wide)
+    np.testing.assert_array_equal(tags.item_attributes.toarray(),
+                                  [[1, 0, 1], [0, 1, 0], [0, 0, 0]])
+    assert list(tags.feature_names) == ["comedy", "drama", "war"]
+    # Attribute-value lines carry any number; a zero value is not stored.
+    valued = load_item_attributes(_write(
+        tmp_path, "item_id,attribute,value\n7,war,0.25\n9,drama,2\n7,comedy,1\n9,war,0\n"
+        "5,,\n", "valued.csv"))
+    np.testing.assert_array_equal(valued.item_attributes.toarray(),
+                                  [[1, 0, 0.25], [0, 2, 0], [0, 0, 0]])
+    assert valued.item_attributes.nnz == 3
+    sp.save_npz(tmp_path / "tags.npz", sp.csr_matrix(wide.item_attributes))
+    (tmp_path / "tags_ids.txt").write_text("7\n9\n5\n")
+    _same_attributes(load_item_attributes(tmp_path / "tags.npz",
+                                          item_ids=tmp_path / "tags_ids.txt"), wide)
+    from_list = load_item_attributes(tmp_path / "tags.npz", item_ids=[7, 9, 5])
+    _same_attributes(from_list, wide)
+    assert list(from_list.feature_names) == ["x0", "x1", "x2"]
+
+
+def test_load_item_attributes_long_format_rules(tmp_path):
+    # Numeric tag ids need format="long" ("auto" reads them as a wide column)
+    # and keep their text: tag "007" is not 7.
+    path = _write(tmp_path, "item_id,tag_id\n1,007\n1,12\n2,12\n", "codes.csv")
+    with pytest.raises(ValueError, match="item id 1 is listed twice.*pass format='long'"):
+        load_item_attributes(path)
+    codes = load_item_attributes(path, format="long")
+    assert list(codes.feature_names) == ["007", "12"]
+    np.testing.assert_array_equal(codes.item_attributes.toarray(), [[1, 1], [0, 1]])
+    with pytest.raises(ValueError, match="item 1 has attribute 'a' twice"):
+        load_item_attributes(_write(tmp_path, "id,attribute,value\n1,a,1\n1,a,2\n", "d.csv"))
+    with pytest.raises(ValueError, match="value column 'value' must be numeric"):
+        load_item_attributes(_write(tmp_path, "id,attribute,value\n1,a,x\n", "v.csv"))
+    with pytest.raises(ValueError, match="must be finite"):
+        load_item_attributes(_write(tmp_path, "id,attribute,value\n1,a,\n", "n.csv"))
+    with pytest.raises(ValueError, match="two columns .* or three"):
+        load_item_attributes(_write(tmp_path, "id,tag,a,b\n1,x,1,2\n", "w.csv"),
+                             format="long")
+    with pytest.raises(ValueError, match="no item has an attribute"):
+        load_item_attributes(_write(tmp_path, "id,tag\n1,\n", "e.csv"), format="long")
+    with pytest.raises(ValueError, match="an item id is missing"):
+        load_item_attributes(_write(tmp_path, "id,tag\n1,x\n,y\n", "m.csv"))
+
+
+def test_load_item_attributes_npz_needs_one_id_per_row(tmp_path):
+    sp.save_npz(tmp_path / "a.npz", sp.csr_matrix(np.eye(3)))
+    with pytest.raises(ValueError, match="pass item_ids, the ids of its rows"):
+        load_item_attributes(tmp_path / "a.npz")
+    with pytest.raises(ValueError, match="3 rows, but item_ids holds 2 ids"):
+        load_item_attributes(tmp_path / "a.npz", item_ids=[1, 2])
+    with pytest.raises(ValueError, match="item id 1 is listed twice"):
+        load_item_attributes(tmp_path / "a.npz", item_ids=[1, 2, 1])
+    with pytest.raises(ValueError, match="item_ids is for an npz matrix only"):
+        load_item_attributes(_write(tmp_path, "id,a\n1,0\n", "a.csv"), item_ids=[1])
+    np.savez(tmp_path / "dense.npz", a=np.eye(3))
+    with pytest.raises(ValueError, match="not a sparse matrix saved by scipy.sparse.save_npz"):
+        load_item_attributes(tmp_path / "dense.npz", item_ids=[1, 2, 3])
 
 
 # --- make_item_attributes -----------------------------------------------------------------

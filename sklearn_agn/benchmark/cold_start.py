@@ -8,9 +8,15 @@ RATINGS is a MovieLens ratings file (``u.data``, ``ratings.dat``,
 ``ratings.csv``) or a CSV whose first two columns are user and item ids.
 ITEMS is ML-100K's ``u.item`` (genres and release decade, plus TF-IDF of the
 titles with ``--title-tfidf``, through :func:`~sklearn_agn.datasets.load_movielens_100k`;
-its ``u.user`` then gives the user attributes) or a CSV of ``item_id`` and
-numeric attribute columns (:func:`~sklearn_agn.datasets.load_item_attributes`).
-Every method gets the same attribute matrix.
+its ``u.user`` then gives the user attributes), or any attribute file
+:func:`~sklearn_agn.datasets.load_item_attributes` reads: a wide CSV of
+``item_id`` and numeric columns, a long CSV of ``item_id,tag`` or
+``item_id,attribute,value`` lines, or a ``scipy.sparse.save_npz`` matrix
+with ``--item-ids``, a file of its rows' ids. Every method gets the same
+sparse attribute matrix. Item ids are matched as numbers when both files'
+are numbers, else as text; files that share no item id, or fewer than
+:data:`MIN_ITEMS` items with both ratings and attributes, are refused before
+anything is fitted.
 
 Item cold start, the protocol of GAR (Chen et al., SIGIR 2022) and ColdRec,
 for each seed ``s`` in ``0 .. --seeds - 1`` (seed = split):
@@ -26,7 +32,10 @@ for each seed ``s`` in ``0 .. --seeds - 1`` (seed = split):
    NDCG@20 (binary relevance) are averaged over those users.
 3. Every choice is made on the cold-validation items, ranked the same way:
    each method tries ``--budget`` settings drawn by ``ParameterSampler``
-   (seed ``s``) from log-uniform ranges and keeps the best by NDCG@20.
+   (seed ``s``) from log-uniform ranges and keeps the best by NDCG@20. The
+   GAN methods, each of whose settings trains a GAN, search once, on the
+   first seed: the setting chosen on ML-100K, then ``--budget - 1`` drawn,
+   the best kept for every later seed (their notes in the report say which).
 4. All-items table: the same users, with 20% of their warm training
    interactions held out (seed ``s``), rank the warm and cold-test items
    together (cold-validation items are left out of the catalogue), with the
@@ -40,8 +49,9 @@ the warm users' rows; a cold user's row is empty, so the user is ranked
 from their attributes alone: all items, NDCG@20 against all their real
 interactions. Settings are chosen on the cold-validation users.
 
-Tables give mean ± std over seeds; ``--json`` writes every run (and, while the run goes on, the finished seeds
-to ``JSON.partial``).
+Tables give mean ± std over seeds; ``--json`` writes every run (and, while
+the run goes on, the finished seeds to ``JSON.partial``). Progress bars (each
+method's settings, a GAN's epochs) go to stderr unless ``--quiet``.
 """
 
 import argparse
@@ -53,12 +63,13 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import loguniform
+from scipy.stats import loguniform, uniform
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import ParameterSampler
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_random_state
+from tqdm.auto import tqdm
 
 from .._base import top_k
 from ..attribute_mf import AttributeRidgeMF
@@ -102,23 +113,47 @@ class ColdStartMethod:
         matrix ``X``; ``model.decision_function(X[users])`` when None.
     requires : callable, default=None
         Returns None when the method can run here, else the reason it cannot.
+    first_setting : dict, default=None
+        A setting tried before those drawn from ``space`` (one known to work),
+        so that a small budget cannot choose worse on validation than it.
+    tuned_once : bool, default=False
+        Search on the first seed only, then keep the setting chosen on its
+        cold-validation items for every later seed (methods whose every
+        setting trains a GAN); the report says so in the method's notes.
+    progress_params : dict, default=None
+        Parameters added to every setting when progress is shown, to turn on
+        the method's own progress bar (the GAN's epochs); never reported.
     """
 
-    def __init__(self, name, build, space, scores=None, requires=None):
+    def __init__(self, name, build, space, scores=None, requires=None, *, first_setting=None,
+                 tuned_once=False, progress_params=None):
         self.name = name
         self.build = build
         self.space = space
         self.scores = scores or (lambda model, X, users: model.decision_function(X[users]))
         self.requires = requires or (lambda: None)
+        self.first_setting = first_setting
+        self.tuned_once = tuned_once
+        self.progress_params = progress_params or {}
 
     def settings(self, budget, seed):
-        """At most ``budget`` settings drawn from ``space`` (one when it is empty)."""
-        if not self.space:
-            return [{}]
+        """At most ``budget`` settings: ``first_setting``, then draws from ``space``.
+
+        One setting (``first_setting`` or the empty one) when ``space`` is empty.
+        """
+        first = [] if self.first_setting is None else [dict(self.first_setting)]
+        if not self.space or budget <= len(first):
+            return first or [{}]
         with warnings.catch_warnings():
             # A space of lists smaller than the budget: all of it, without a warning.
             warnings.simplefilter("ignore", UserWarning)
-            return list(ParameterSampler(self.space, budget, random_state=seed))
+            return first + list(ParameterSampler(self.space, budget - len(first),
+                                                 random_state=seed))
+
+    def make(self, params, seed, item_attributes, progress=False):
+        """The unfitted model of setting ``params``, with its progress bar when ``progress``."""
+        return self.build({**params, **self.progress_params} if progress else params, seed,
+                          item_attributes)
 
 
 def _mf(params, seed):
@@ -173,6 +208,30 @@ def _gan_params(params):
             if key.startswith("gan__")}
 
 
+# The GAN methods' search: every setting trains a GAN (about a minute of CPU
+# on ML-100K), so they search once, on the first seed, over wide ranges of
+# the GAN's main knobs for cold items (and of MF's, for GAN + MF), starting
+# from the setting chosen on ML-100K's seed 0: GANAugmenter's defaults, MF
+# with 32 factors, constant penalty 30, alpha 3.
+_GAN_SPACE = {
+    "gan__item_dropout": uniform(0.1, 0.8),  # a share: uniform on [0.1, 0.9]
+    "gan__g_weight_decay": loguniform(1e-5, 0.1),
+    "gan__zr_coef": loguniform(0.01, 1.0),
+}
+_GAN_DEFAULTS = {"gan__item_dropout": 0.5, "gan__g_weight_decay": 1e-3, "gan__zr_coef": 0.1}
+# Only where transform gives the cold items generated feedback.
+_COLD_SHARE_SPACE = {"gan__cold_item_share": loguniform(0.005, 0.5)}
+_COLD_SHARE_DEFAULT = {"gan__cold_item_share": 0.05}
+_MF_WIDE_SPACE = {
+    "mf__n_factors": [16, 32, 64, 128],
+    "mf__regularization": loguniform(0.1, 1000.0),
+    "mf__alpha": loguniform(0.1, 100.0),
+}
+# "MF alone": one setting, the MF that "GAN cold items into MF" starts from.
+_MF_ALONE = {"mf__n_factors": [32], "mf__regularization": [10.0], "mf__alpha": [1.0]}
+_GAN_PROGRESS = {"gan__verbose": 1}
+
+
 class _ColdItemsFoldedIn:
     """MF fitted on the real interactions; the cold items' factors solved afterwards from
     the GAN's generated columns, every warm factor left as MF learned it.
@@ -199,8 +258,7 @@ class _ColdItemsFoldedIn:
 ITEM_METHODS = [
     ColdStartMethod("random", lambda params, seed, A: _Seeded(seed), {},
                     scores=lambda model, X, users: _random_scores(model.seed, X, users)),
-    ColdStartMethod("MF alone", lambda params, seed, A: _mf(params, seed),
-                    {"mf__n_factors": [32], "mf__regularization": [10.0], "mf__alpha": [1.0]}),
+    ColdStartMethod("MF alone", lambda params, seed, A: _mf(params, seed), _MF_ALONE),
     ColdStartMethod("feature popularity",
                     lambda params, seed, A: FeaturePopularity(item_attributes=A), {}),
     ColdStartMethod("attribute item-KNN",
@@ -216,17 +274,15 @@ ITEM_METHODS = [
                      "item_alpha": loguniform(1e-7, 1e-4), "epochs": [5, 10, 20]},
                     scores=lambda model, X, users: model.scores(users),
                     requires=_lightfm_missing),
-    # Every setting of the GAN methods trains a GAN (about a minute of CPU on
-    # ML-100K), so they are not searched per seed: GAN + MF uses the setting
-    # chosen on seed 0's cold-validation items (GANAugmenter's defaults, MF
-    # with 32 factors, constant penalty 30, alpha 3), the generator its defaults.
     ColdStartMethod("GAN + MF",
                     lambda params, seed, A: make_pipeline(
                         GANAugmenter(item_attributes=A, random_state=seed,
                                      **_gan_params(params)),
                         _mf(params, seed)),
-                    {"mf__n_factors": [32], "mf__regularization": [30.0],
-                     "mf__alpha": [3.0]}),
+                    {**_GAN_SPACE, **_COLD_SHARE_SPACE, **_MF_WIDE_SPACE},
+                    first_setting={**_GAN_DEFAULTS, **_COLD_SHARE_DEFAULT, "mf__n_factors": 32,
+                                   "mf__regularization": 30.0, "mf__alpha": 3.0},
+                    tuned_once=True, progress_params=_GAN_PROGRESS),
     # The MF of "MF alone" (so that warm accuracy can be compared), its cold
     # items learned from the GAN's generated columns afterwards.
     ColdStartMethod("GAN cold items into MF",
@@ -234,12 +290,16 @@ ITEM_METHODS = [
                         GANAugmenter(item_attributes=A, sparse_threshold=0, random_state=seed,
                                      **_gan_params(params)),
                         _mf(params, seed)),
-                    {"mf__n_factors": [32], "mf__regularization": [10.0], "mf__alpha": [1.0]}),
+                    {**_GAN_SPACE, **_COLD_SHARE_SPACE, **_MF_ALONE},
+                    first_setting={**_GAN_DEFAULTS, **_COLD_SHARE_DEFAULT,
+                                   **{name: values[0] for name, values in _MF_ALONE.items()}},
+                    tuned_once=True, progress_params=_GAN_PROGRESS),
     ColdStartMethod("generator alone",
                     lambda params, seed, A: GANAugmenter(item_attributes=A, random_state=seed,
                                                          **_gan_params(params)),
-                    {},
-                    scores=lambda model, X, users: model.score_items(X[users])),
+                    _GAN_SPACE, first_setting=_GAN_DEFAULTS,
+                    scores=lambda model, X, users: model.score_items(X[users]),
+                    tuned_once=True, progress_params=_GAN_PROGRESS),
 ]
 DEFAULT_ITEM_METHODS = ["random", "MF alone", "feature popularity", "attribute item-KNN",
                         "MF + ridge map", "LightFM (WARP)", "GAN + MF", "generator alone"]
@@ -292,6 +352,11 @@ def _relabel_items(X, item_attributes, seed):
     return sp.csr_matrix(X[:, order]), attributes
 
 
+# split_items leaves round(20%) of the items cold, halved into cold-validation
+# and cold-test: from 8 items on, that is at least one of each.
+MIN_ITEMS = 8
+
+
 def split_items(X, seed, warm_share=0.8):
     """Warm, cold-validation and cold-test item indices of one seed."""
     present = np.flatnonzero(X.getnnz(axis=0))
@@ -310,7 +375,7 @@ def _evaluate_subset(method, model, X_train, X, items):
 
 
 def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, first_seed=0,
-                        log=print, on_seed=None):
+                        log=print, on_seed=None, progress=False):
     """The item cold-start protocol (module docstring) for each method and seed.
 
     Parameters
@@ -322,21 +387,42 @@ def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, fir
     seeds : int, default=10
         Number of splits, seeds ``first_seed .. first_seed + seeds - 1``.
     budget : int, default=12
-        Most settings tried per method and seed.
+        Most settings tried per method and seed; a method with ``tuned_once``
+        tries them on the first seed only.
     first_seed : int, default=0
     log : callable, default=print
     on_seed : callable, default=None
         Called with the report so far after every seed (e.g. to save it, so
         that an interrupted run keeps its finished seeds).
+    progress : bool, default=False
+        Show progress bars: the settings of each method and seed, and the
+        methods' own (a GAN's epochs).
 
     Returns
     -------
     dict
         ``{"results": [...], "all_items": [...]}``, one entry per method,
-        each with one run per seed.
+        each with one run per seed. The ``results`` entry of a method with
+        ``tuned_once`` also has ``"notes"`` (the setting it kept) and
+        ``"search"`` (the seed searched and every setting tried there, with
+        its cold-validation NDCG@20).
+
+    Raises
+    ------
+    ValueError
+        If ``X`` has fewer than :data:`MIN_ITEMS` items with an interaction,
+        too few for a cold-validation and a cold-test item.
     """
+    n_items = int(np.count_nonzero(X.getnnz(axis=0)))
+    if n_items < MIN_ITEMS:
+        raise ValueError(
+            f"The item cold-start split needs at least {MIN_ITEMS} items with an interaction "
+            f"(20% of them cold, halved into cold-validation and cold-test items, at least "
+            f"one each), but the data has {n_items}."
+        )
     results = {m.name: [] for m in methods}
     all_items = {m.name: [] for m in methods}
+    searches = {}  # the first seed's search of each tuned_once method
     X_all, attributes_all = X, item_attributes
     for seed in range(first_seed, first_seed + seeds):
         X, item_attributes = _relabel_items(X_all, attributes_all, seed)
@@ -345,41 +431,60 @@ def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, fir
         is_warm[warm] = True
         X_train = _keep_columns(X, is_warm)
         for method in methods:
-            best = None
-            for params in method.settings(budget, seed):
+            search = searches.get(method.name)
+            settings = ([search["chosen"]] if search is not None
+                        else method.settings(budget, seed))
+            best, tried = None, []
+            for params in tqdm(settings, desc=f"seed {seed} {method.name}", leave=False,
+                               disable=not progress):
                 start = time.perf_counter()
-                model = method.build(params, seed, item_attributes).fit(X_train)
+                model = method.make(params, seed, item_attributes, progress).fit(X_train)
                 fit_time = time.perf_counter() - start
                 val = _evaluate_subset(method, model, X_train, X, cold_val)[0]
+                tried.append({"params": _plain(params), "validation_ndcg@20": val})
                 log(f"  seed {seed} {method.name} {_short(params)}: "
                     f"cold-validation NDCG@20 {val:.4f}")
                 if best is None or val > best[0]:
                     test = _evaluate_subset(method, model, X_train, X, cold_test)
                     best = (val, params, test, fit_time)
             val, params, (ndcg, recall), fit_time = best
+            if method.tuned_once and search is None:
+                searches[method.name] = {"seed": seed, "chosen": params, "settings": tried}
             results[method.name].append({"seed": seed, "params": _plain(params),
                                          "validation_ndcg@20": val, "ndcg@20": ndcg,
                                          "recall@20": recall, "fit_time": fit_time})
             all_items[method.name].append(
                 {"seed": seed, **_all_items_run(method, params, seed, item_attributes, X,
-                                                X_train, cold_val, cold_test)})
+                                                X_train, cold_val, cold_test, progress)})
             log(f"seed {seed} {method.name}: cold-test NDCG@20 {ndcg:.4f} "
                 f"Recall@20 {recall:.4f} with {_short(params)}")
         if on_seed is not None:
-            on_seed(_item_report(results, all_items))
-    return _item_report(results, all_items)
+            on_seed(_item_report(results, all_items, searches))
+    return _item_report(results, all_items, searches)
 
 
-def _item_report(results, all_items):
-    return {"results": [{"method": name, "runs": runs} for name, runs in results.items()],
+def _item_report(results, all_items, searches):
+    rows = []
+    for name, runs in results.items():
+        row = {"method": name, "runs": runs}
+        search = searches.get(name)
+        if search is not None:
+            row["notes"] = [
+                f"searched on seed {search['seed']}'s cold-validation items "
+                f"({len(search['settings'])} settings), then kept for every seed: "
+                f"{_short(search['chosen'])}"]
+            row["search"] = [{"seed": search["seed"], "settings": search["settings"]}]
+        rows.append(row)
+    return {"results": rows,
             "all_items": [{"method": name, "runs": runs} for name, runs in all_items.items()]}
 
 
-def _all_items_run(method, params, seed, item_attributes, X, X_train, cold_val, cold_test):
+def _all_items_run(method, params, seed, item_attributes, X, X_train, cold_val, cold_test,
+                   progress):
     users = np.flatnonzero(X[:, cold_test].getnnz(axis=1))
     X_fit, held = holdout_split(X_train, 0.2, random_state=seed)
     X_fit, held = sp.csr_matrix(X_fit), sp.csr_matrix(held)
-    model = method.build(params, seed, item_attributes).fit(X_fit)
+    model = method.make(params, seed, item_attributes, progress).fit(X_fit)
     catalogue = np.setdiff1d(np.arange(X.shape[1]), cold_val)
     seen = X_fit[users][:, catalogue]
     ranked = _rank_subset(method.scores(model, X_fit, users), catalogue,
@@ -507,14 +612,15 @@ USER_METHODS = [
     ColdStartMethod("GAN (user attributes)",
                     lambda params, seed, A: _GANUsers(GANAugmenter(random_state=seed,
                                                                    **params)),
-                    {"condition_dropout": [0.2, 0.5]}),
+                    {"condition_dropout": [0.2, 0.5]}, progress_params={"verbose": 1}),
     # MF as in the item table's GAN + MF (32 factors, penalty 30, alpha 3).
     ColdStartMethod("GAN + MF (user attributes)",
                     lambda params, seed, A: _GANMFUsers(
                         GANAugmenter(random_state=seed, **_gan_params(params)),
                         _mf(params, seed)),
                     {"gan__condition_dropout": [0.2, 0.5], "mf__n_factors": [32],
-                     "mf__regularization": [30.0], "mf__alpha": [3.0]}),
+                     "mf__regularization": [30.0], "mf__alpha": [3.0]},
+                    progress_params=_GAN_PROGRESS),
 ]
 DEFAULT_USER_METHODS = ["global popularity", "demographic user-KNN", "MF + ridge map (users)"]
 
@@ -529,8 +635,11 @@ def split_users(n_users, seed):
 
 
 def run_user_cold_start(X, user_attributes, methods=USER_METHODS, *, seeds=10, budget=12,
-                        first_seed=0, log=print):
-    """The user cold-start protocol (module docstring); same output layout as the item one."""
+                        first_seed=0, log=print, progress=False):
+    """The user cold-start protocol (module docstring); same output layout as the item one.
+
+    ``progress`` shows progress bars, as in :func:`run_item_cold_start`.
+    """
     user_attributes = sp.csr_matrix(user_attributes, dtype=np.float64)
     results = {m.name: [] for m in methods}
     X_all = X
@@ -546,8 +655,10 @@ def run_user_cold_start(X, user_attributes, methods=USER_METHODS, *, seeds=10, b
 
         for method in methods:
             best = None
-            for params in method.settings(budget, seed):
-                model = method.build(params, seed, None).fit(X_warm, user_attributes[warm])
+            for params in tqdm(method.settings(budget, seed), desc=f"seed {seed} {method.name}",
+                               leave=False, disable=not progress):
+                model = method.make(params, seed, None, progress).fit(X_warm,
+                                                                      user_attributes[warm])
                 val = evaluate(model, cold_val)[0]
                 log(f"  seed {seed} {method.name} {_short(params)}: "
                     f"cold-validation NDCG@20 {val:.4f}")
@@ -588,6 +699,10 @@ def format_tables(report):
             runs = row["runs"]
             lines.append(f"| {row['method']} | {_cell([r['recall@20'] for r in runs])} | "
                          f"{_cell([r['ndcg@20'] for r in runs])} |")
+    notes = [f"- {row['method']}: {note}" for row in report["results"]
+             for note in row.get("notes", [])]
+    if notes:
+        lines += ["", "Notes:", "", *notes]
     return "\n".join(lines)
 
 
@@ -600,9 +715,16 @@ def merge_reports(reports):
         rows = {}
         for report in reports:
             for row in report[table]:
-                rows.setdefault(row["method"], []).extend(row["runs"])
-        merged[table] = [{"method": name, "runs": sorted(runs, key=lambda r: r["seed"])}
-                         for name, runs in rows.items()]
+                merged_row = rows.setdefault(row["method"], {"method": row["method"], "runs": []})
+                merged_row["runs"].extend(row["runs"])
+                # Each report's search (one per first seed), and its note, once.
+                for key in ("notes", "search"):
+                    if key in row:
+                        entries = merged_row.setdefault(key, [])
+                        entries += [entry for entry in row[key] if entry not in entries]
+        for row in rows.values():
+            row["runs"].sort(key=lambda r: r["seed"])
+        merged[table] = list(rows.values())
     merged["command"] = [report["command"] for report in reports]
     merged["wall_time_s"] = [report["wall_time_s"] for report in reports]
     return merged
@@ -620,32 +742,70 @@ def _read_ratings(path):
     return ratings["user_id"].to_numpy(), ratings["item_id"].to_numpy()
 
 
-def load_data(ratings, items, *, release_date="decade", title_tfidf=False):
+def _describe_ids(ids):
+    """The kind and the first few distinct ids of an id column, for an error message."""
+    import pandas as pd
+
+    kind = ("integers" if np.issubdtype(ids.dtype, np.integer) else
+            "numbers" if np.issubdtype(ids.dtype, np.number) else "strings")
+    first = pd.unique(ids)[:3].tolist()
+    return f"{kind} {', '.join(map(repr, first))}, ..."
+
+
+def _item_columns(item_ids, rated, items, ratings):
+    """Column in ``item_ids`` of every rated item id, -1 for those without attributes.
+
+    Ids are compared as numbers when both files' are numbers, else as text
+    (12 in one file matches "12" in the other). ValueError, before anything
+    is fitted, when the files share no item id.
+    """
+    import pandas as pd
+
+    item_ids, rated = np.asarray(item_ids), np.asarray(rated)
+    numbers = all(np.issubdtype(ids.dtype, np.number) for ids in (item_ids, rated))
+    keys, wanted = (item_ids, rated) if numbers else (item_ids.astype(str), rated.astype(str))
+    cols = pd.Index(keys).get_indexer(wanted)
+    if not (cols >= 0).any():
+        raise ValueError(
+            f"No item id is in both the ratings ({ratings}: {_describe_ids(rated)}) and the "
+            f"attribute file ({items}: {_describe_ids(item_ids)}): the attribute file must "
+            "be keyed by the ratings' item ids."
+        )
+    return cols
+
+
+def load_data(ratings, items, *, release_date="decade", title_tfidf=False, items_format="auto",
+              item_ids=None):
     """Interactions, item attributes and (for ML-100K) user attributes, items aligned.
 
-    Only the items that have both a rating and a row of attributes are kept;
-    users are the ones with a rating on those items.
+    ``items`` is ML-100K's ``u.item``, or any file
+    :func:`~sklearn_agn.datasets.load_item_attributes` reads (with
+    ``items_format`` as its ``format`` and ``item_ids``). Only the items that
+    have both a rating and a row of attributes are kept; users are the ones
+    with a rating on those items.
+
+    Raises
+    ------
+    ValueError
+        If no item id of the ratings has attributes.
     """
     items = Path(items)
     user_attributes = None
     if items.name == "u.item":
         data = load_movielens_100k(items.parent, release_date=release_date,
                                    title_tfidf=title_tfidf)
-        item_ids, attributes = data.item_ids, data.item_attributes
         user_table = (data.user_ids, data.user_attributes)
     else:
-        data = load_item_attributes(items)
-        item_ids, attributes = data.item_ids, data.item_attributes
+        data = load_item_attributes(items, format=items_format, item_ids=item_ids)
         user_table = None
+    attributes = data.item_attributes
     users, rated = _read_ratings(ratings)
-    order = np.argsort(item_ids)
-    pos = np.searchsorted(item_ids, rated, sorter=order)
-    pos = np.minimum(pos, len(item_ids) - 1)
-    known = item_ids[order[pos]] == rated
-    cols = order[pos[known]]
+    cols = _item_columns(data.item_ids, rated, items, ratings)
+    known = cols >= 0
+    cols = cols[known]
     user_ids, rows = np.unique(users[known], return_inverse=True)
     X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                      shape=(len(user_ids), len(item_ids)))
+                      shape=(len(user_ids), len(data.item_ids)))
     X.sum_duplicates()
     X.data[:] = 1.0
     present = X.getnnz(axis=0) > 0
@@ -663,8 +823,16 @@ def main(argv=None):
                         help="ratings file: MovieLens u.data / ratings.dat / ratings.csv, "
                              "or a CSV whose first columns are user id, item id")
     parser.add_argument("--items",
-                        help="item attributes: ML-100K u.item, or a CSV of item_id + "
-                             "numeric columns")
+                        help="item attributes: ML-100K u.item; a wide CSV (item_id, then "
+                             "numeric columns); a long CSV (item_id,tag or "
+                             "item_id,attribute,value lines); or a scipy.sparse .npz matrix "
+                             "with --item-ids")
+    parser.add_argument("--items-format", choices=("auto", "wide", "long", "npz"),
+                        default="auto",
+                        help="shape of --items (default: auto, from the file; long files "
+                             "whose tags are numbers need 'long')")
+    parser.add_argument("--item-ids", metavar="FILE",
+                        help="with an .npz --items: the ids of its rows, one per line")
     parser.add_argument("--release-date", choices=("decade", "spline"), default="decade",
                         help="with u.item: the release date as its decade (the published "
                              "protocol's features) or a spline of the date (finer)")
@@ -678,7 +846,9 @@ def main(argv=None):
     parser.add_argument("--first-seed", type=int, default=0,
                         help="first seed: runs seeds FIRST .. FIRST + SEEDS - 1, so that "
                              "seeds can be spread over processes and merged with --merge")
-    parser.add_argument("--budget", type=int, default=12, help="settings tried per method")
+    parser.add_argument("--budget", type=int, default=12,
+                        help="settings tried per method and seed (by the GAN methods, on the "
+                             "first seed only)")
     parser.add_argument("--user-cold-start", action="store_true",
                         help="also run the user cold-start table (needs u.item's u.user)")
     user_names = [m.name for m in USER_METHODS]
@@ -687,7 +857,7 @@ def main(argv=None):
                         help="user methods to run (default: the non-GAN ones): "
                         + ", ".join(repr(n) for n in user_names))
     parser.add_argument("--json", help="write the full report as JSON here")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines or bars")
     parser.add_argument("--no-items", action="store_true",
                         help="skip the item tables (with --user-cold-start)")
     parser.add_argument("--merge", nargs="+", metavar="JSON",
@@ -709,14 +879,16 @@ def main(argv=None):
         reason = method.requires()
         if reason:
             parser.error(f"method {method.name!r} cannot run: {reason}")
-    log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
-    X, attributes, user_attributes, dropped = load_data(args.ratings, args.items,
-                                                        release_date=args.release_date,
-                                                        title_tfidf=args.title_tfidf)
+    # tqdm.write keeps the lines clear of the progress bars.
+    log = (lambda line: None) if args.quiet else (lambda line: tqdm.write(line, file=sys.stderr))
+    X, attributes, user_attributes, dropped = load_data(
+        args.ratings, args.items, release_date=args.release_date, title_tfidf=args.title_tfidf,
+        items_format=args.items_format, item_ids=args.item_ids)
     if args.user_cold_start and user_attributes is None:
         parser.error("--user-cold-start needs user attributes: pass ML-100K's u.item")
     start = time.perf_counter()
-    seeds = dict(seeds=args.seeds, budget=args.budget, first_seed=args.first_seed, log=log)
+    seeds = dict(seeds=args.seeds, budget=args.budget, first_seed=args.first_seed, log=log,
+                 progress=not args.quiet)
 
     def save_partial(partial):
         if args.json:
@@ -738,7 +910,8 @@ def main(argv=None):
     print(f"{X.shape[0]} users, {X.shape[1]} items, {X.nnz} interactions, "
           f"{attributes.shape[1]} item features; seeds {args.first_seed}.."
           f"{args.first_seed + args.seeds - 1}, budget {args.budget} "
-          f"settings per method, chosen on cold-validation; "
+          f"settings per method and seed (GAN methods: first seed only), chosen on "
+          f"cold-validation; "
           f"{report['wall_time_s']:.0f} s.\n")
     print(format_tables(report))
     if args.json:
