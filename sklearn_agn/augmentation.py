@@ -20,14 +20,43 @@ from ._torch_utils import resolve_device
 from ._validation import (
     check_interactions,
     feedback_preferences,
-    generated_mask,
+    generated_mask as _marked_entries,
     mark_generated,
     real_interactions,
     same_sparse_container,
 )
 from .model_selection import holdout_split
 
-__all__ = ["GANAugmenter"]
+__all__ = ["GANAugmenter", "generated_mask"]
+
+
+def generated_mask(X):
+    """Which entries of ``X`` are generated feedback, by the mark ``GANAugmenter`` sets.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_users, n_items)
+        Typically the output of :meth:`GANAugmenter.transform`.
+
+    Returns
+    -------
+    mask : csr_matrix of bool of shape (n_users, n_items)
+        True at the generated entries of ``X``; all False when ``X`` holds
+        real interactions only. The mark belongs to the object ``X``: a
+        matrix built from it (a slice, a copy, arithmetic) does not carry it,
+        and all its entries count as real.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_agn.augmentation import GANAugmenter, generated_mask
+    >>> X = (np.random.RandomState(0).random_sample((40, 30)) < 0.2).astype(float)
+    >>> gan = GANAugmenter(max_epochs=1, sparse_threshold=100, n_generated=2, random_state=0)
+    >>> X_aug = gan.fit_transform(X)
+    >>> int(generated_mask(X_aug).sum()), int(generated_mask(X_aug).multiply(X).sum())
+    (80, 0)
+    """
+    return _marked_entries(X)
 
 
 class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -571,7 +600,7 @@ default=None
         X_aug : csr_matrix or csr_array of shape (n_users, n_items)
             ``csr_array`` when ``X`` is a sparse array, else ``csr_matrix``,
             with ``X``'s float dtype, marked with the pattern of its generated
-            entries (``sklearn_agn._validation.generated_mask``; downstream
+            entries (:func:`generated_mask`; downstream
             estimators of this library read it). Real entries are 1 (their
             value when ``binarize=False``). Generated entries hold a weight in
             (0, 1): each row with fewer than ``sparse_threshold`` real
@@ -622,7 +651,7 @@ default=None
         generated = sp.csr_matrix((weights, (rows, items)), shape=X.shape, dtype=X.dtype)
         # Generated items are unobserved: the sums only merge the patterns.
         X_out = sp.csr_matrix(X_out + generated)
-        mask = (generated_mask(X) + generated).astype(bool).tocsr()
+        mask = (_marked_entries(X) + generated).astype(bool).tocsr()
         return mark_generated(same_sparse_container(X_in, X_out), mask)
 
     @atomic_fit

@@ -20,7 +20,8 @@ TIMEOUT = 180  # seconds; every example takes well under 30 s alone
 
 # script -> (regex a complete run prints, optional modules the script needs)
 EXPECTED = {
-    "quickstart.py": (r"GAN \+ MF is (better|worse) than MF alone by \d\.\d{4} NDCG@10", ()),
+    "quickstart.py": (r"the GAN's contribution on test: [+-]\d\.\d{4} NDCG@10 \(standard error "
+                      r"\d\.\d{4} over \d+ users\): \w", ()),
     "grid_search_gan_mf.py": (r"best_params_: \{.*\}\n(.|\n)*GAN \+ MF +\(GAN n_generated=",
                               ()),
     "cold_start.py": (r"\n +all +\d+( +\d\.\d{3}){4}\n", ()),
