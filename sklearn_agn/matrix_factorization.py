@@ -17,10 +17,15 @@ from ._als_equations import entry_coefficients, row_lambdas
 from . import _mf_serving
 from ._base import BaseRecommender, _item_indices
 from ._fit_state import atomic_fit
+from ._similar_items import check_items
 from ._threads import resolve_n_jobs, torch_threads
 from ._torch_utils import resolve_device, seeded_generator, torch_dtype
 from ._validation import (_n_columns, check_interactions, entry_ids, feedback_preferences,
                           generated_flags, real_interactions, take_rows)
+
+
+# Float64 products rounded at a time by ``_rounded_products``: 4 MiB.
+_PRODUCT_CHUNK = 2**19
 
 
 class MFRecommender(BaseRecommender):
@@ -99,7 +104,9 @@ class MFRecommender(BaseRecommender):
         that overlap in several threads put back the process's original
         count when the last of them ends.
     dtype : {"float32", "float64"}, default="float32"
-        Floating type of the factors and the solver.
+        Floating type of the factors, of the solver of ``fit`` and
+        ``partial_fit``, and of the scores. Users are folded in and scored in
+        float64 whatever ``dtype``, then rounded to it (see Notes).
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Torch device of the solver; "auto" picks a CUDA GPU when torch sees one.
         Fitted factors are stored as numpy arrays, so a model fitted on a GPU
@@ -150,6 +157,17 @@ class MFRecommender(BaseRecommender):
     (replaying a training set 5 rows at a time moved the item factors by
     about 17% of their size in the tests, against 67% when earlier users
     were forgotten).
+
+    A row's scores do not depend on the rows scored with it: in float32, the
+    result of a batched product for one row can change in the last bit with
+    its position in the batch (which BLAS kernel a row gets depends on it, on
+    the batch size and on the CPU), and with it the user's scores and
+    ranking. Folding in and scoring in float64 makes these differences about
+    1e-16, which the rounding of the scores to float32 does not show (unless
+    a score lands within 1e-16 of a rounding boundary of float32), for about
+    1.6 times the time of doing it in float32 (``decision_function`` and
+    ``predict``, 5,000 users x 20,000 items, 64 factors, one CPU thread).
+    With ``dtype="float64"`` the differences remain, at about 1e-16.
 
     Cold users: a row with no stored entry has no preference to fold in (its
     factor is zero, every item would score 0); it is scored by the items'
@@ -302,8 +320,9 @@ class MFRecommender(BaseRecommender):
         """Store new item factors and the Gram matrix that goes with them."""
         self.item_factors_ = factors
         # Kept with a reference to the factors it was computed from, so a
-        # replaced ``item_factors_`` is detected (pickling keeps the identity).
-        self._item_gram = (factors, factors.T @ factors)
+        # replaced ``item_factors_`` is detected (pickling keeps the identity);
+        # in float64, the precision of fold-in (see ``_score_rows``).
+        self._item_gram = (factors, _gram64(factors))
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
@@ -316,8 +335,9 @@ class MFRecommender(BaseRecommender):
         objective over every user seen so far, in which the users seen
         before enter through their sufficient statistics (see Notes): the
         model moves with recent feedback without forgetting earlier users.
-        Replaying rows the model has already seen leaves it essentially
-        unchanged. Items untouched by ``X`` keep their factors.
+        Rows the model has already seen, replayed as their own ``previous``,
+        leave it unchanged (up to rounding); without ``previous`` they count
+        as more users. Items untouched by ``X`` keep their factors.
 
         ``X`` may have more columns than the model has items: the extra
         columns are new items appended to the catalogue (``n_features_in_``
@@ -329,7 +349,7 @@ class MFRecommender(BaseRecommender):
         and only the items of the new interactions are re-solved (the items
         of the history were solved when their interactions arrived). On the
         MovieLens-100K stream (``python -m sklearn_agn.benchmark.stream``)
-        this reached 98.7% of the NDCG@10 of a full refit after every batch,
+        this reached 98.8% of the NDCG@10 of a full refit after every batch,
         in 3.5% of its update time.
 
         Parameters
@@ -342,11 +362,14 @@ class MFRecommender(BaseRecommender):
         previous : {array-like, sparse matrix} of shape (n_users, n_items), default=None
             The same users' rows as the model last learned them (in ``fit``
             or an earlier ``partial_fit``; an empty row for a user it has not
-            seen). Their part of the statistics is replaced by that of ``X``
-            instead of being added to, the earlier factor of each user folded
-            in again from ``previous`` (against the current item factors, so
-            the replacement is close, not exact). None: every row of ``X`` is
-            a user added to those seen. Ignored by the first call.
+            seen). Their part of the statistics and of the item equations
+            is replaced by that of ``X`` instead of being added to. The model
+            does not keep each user's factor: it folds the user in again from
+            ``previous`` against the current item factors, so the replacement
+            is exact where that gives back the factor the user was learned
+            with (a fit run to convergence, items not updated since), close
+            otherwise. None: every row of ``X`` is a user added to those seen.
+            Ignored by the first call.
         update_items : array-like of int, default=None
             Indices of the items whose factors may change (new items
             included); of those, only the ones ``X`` touches are re-solved.
@@ -396,31 +419,38 @@ class MFRecommender(BaseRecommender):
                                **self._solver_params())
             return users.cpu().numpy().astype(np.float64)
 
+        remaining = statistics
         if previous is not None:
             # The returning users' earlier part leaves the statistics (their
             # factor folded in again from their earlier rows): X's replaces it.
-            previous_feedback = _entry_feedback(previous)
-            statistics = statistics.remove(previous, fold_in(previous, *previous_feedback),
-                                           *previous_feedback, self.alpha)
+            previous_preferences, previous_real = _entry_feedback(previous)
+            previous_users = fold_in(previous, previous_preferences, previous_real)
+            remaining = statistics.remove(previous, previous_users, previous_preferences,
+                                          previous_real, self.alpha)
             if update_items is None:
                 update_items = _new_interaction_items(X, previous)
         users = fold_in(X, preferences, real)
-        updated = statistics.add(X, users, preferences, real, self.alpha)
+        updated = remaining.add(X, users, preferences, real, self.alpha)
         Xt, preferences_t = transpose_entries(X, preferences)
         touched = np.flatnonzero(np.diff(Xt.indptr))
         if update_items is not None:
             touched = np.intersect1d(touched, update_items, assume_unique=True)
-        # The old users' part of the objective, as its quadratic expansion at
-        # the current factors y_old (where its gradient vanishes):
-        # 1/2 (y - y_old)^T H (y - y_old), H = G + diag(d_i) + lambda_i I with the
-        # penalty of the old counts. Adding the batch's own terms, the
-        # minimiser solves (G + diag(d_i) + lambda_new I + batch terms) y
-        # = H y_old + b_batch.
+        # An item's equations over every user seen are H y = b, solved by the
+        # current factors y_old, so b (not kept) is H y_old: H = G + diag(d_i)
+        # + lambda_i I from the statistics of all those users, the curvature of
+        # previous's rows taken exactly rather than diagonal (as X's rows enter
+        # the solve below). previous's rows leave b: their targets, the sum
+        # over their entries of c p x_u. The new equations, X's rows in, are
+        # (G' + diag(d_i') + lambda_i' I + X's terms) y = b - b_previous + b_X,
+        # G', d_i' and lambda_i' the statistics once X's rows replace previous's.
         y_old = old_items[touched].astype(np.float64)
         lambdas_old = row_lambdas(statistics.item_counts[touched], self.regularization,
                                   self.regularization_exponent)
-        curvature = statistics.item_curvature[touched]
+        curvature = remaining.item_curvature[touched]
         prior = y_old @ statistics.user_gram + (curvature + lambdas_old[:, None]) * y_old
+        if previous is not None:
+            prior -= _own_residuals(previous, previous_users, old_items, previous_preferences,
+                                    self.alpha)[touched]
         equations = dict(
             gram=torch.from_numpy(updated.user_gram).to(device=device, dtype=dtype),
             preferences=(None if preferences_t is None
@@ -477,6 +507,11 @@ class MFRecommender(BaseRecommender):
         A_u^{-1} y_i``: each term is item ``i``'s contribution, and the terms
         sum to the score, as ``implicit``'s ``explain`` does.
 
+        A row with no entry at all (a cold user) has no history to fold in:
+        the model scores it by the items' popularity (see Notes), and so does
+        ``explain``: the history is empty, there is no contribution, and the
+        scores are the popularity scores.
+
         Parameters
         ----------
         user_row : {array-like, sparse matrix} of shape (1, n_items)
@@ -493,17 +528,25 @@ class MFRecommender(BaseRecommender):
             ``contributions[q, h]``: the part of the score of ``items[q]``
             due to ``history[h]``.
         scores : ndarray of shape (n_queries,), or a float for an int
-            The scores of ``items`` for the user (``decision_function``, in
-            float64).
+            The scores of ``items`` for the user, as :meth:`decision_function`
+            gives them (in float64). Unless the row is empty, each is the sum
+            of its contributions, up to the rounding of ``dtype``.
         """
         X = self._validate_rows(user_row)
         if X.shape[0] != 1:
             raise ValueError(f"explain takes one user's row, got {X.shape[0]} rows.")
+        query, single = check_items(items, self.item_factors_.shape[0])
         n_real = int(real_interactions(X).nnz)
         lam = row_lambdas([n_real], self.regularization, self.regularization_exponent)[0]
-        return _mf_serving.explain(self.item_factors_, X, items, alpha=self.alpha,
-                                   user_regularization=lam,
-                                   preferences=feedback_preferences(X))
+        history, contributions, _ = _mf_serving.explain(
+            self.item_factors_, X, query, alpha=self.alpha, user_regularization=lam,
+            preferences=feedback_preferences(X))
+        # The model's own scores: for an empty row, popularity, which is not
+        # the contributions' sum; otherwise that sum up to rounding.
+        scores = self.decision_function(X)[0, query].astype(np.float64)
+        if single:
+            return history, contributions[0], float(scores[0])
+        return history, contributions, scores
 
     def fold_in(self, X):
         """User factors of the rows of ``X`` given the learned item factors.
@@ -518,31 +561,35 @@ class MFRecommender(BaseRecommender):
         user_factors : ndarray of shape (n_users, n_factors)
         """
         X = self._validate_rows(X)
+        dtype = torch_dtype(self.dtype)
         with self._threads():
-            return np.vstack([self._fold_in(take_rows(X, rows)).cpu().numpy()
+            return np.vstack([self._fold_in(take_rows(X, rows)).to(dtype).cpu().numpy()
                               for rows in self._batches(X.shape[0])])
 
-    def _gram(self, device, dtype):
-        """``item_factors_.T @ item_factors_``, cached at fit time, as a tensor."""
+    def _gram(self, device):
+        """``item_factors_.T @ item_factors_``, cached at fit time, as a float64 tensor."""
         check_is_fitted(self)
         cached = getattr(self, "_item_gram", None)
         if cached is not None and cached[0] is self.item_factors_:
             gram = cached[1]
         else:  # factors set by hand, or a model pickled before the cache existed
-            gram = self.item_factors_.T @ self.item_factors_
-        return torch.from_numpy(gram).to(device=device, dtype=dtype)
+            gram = _gram64(self.item_factors_)
+        return torch.from_numpy(gram).to(device=device, dtype=torch.float64)
 
     def _fold_in(self, X):
-        device, dtype = resolve_device(self.device), torch_dtype(self.dtype)
-        items = torch.from_numpy(self.item_factors_).to(device=device, dtype=dtype)
+        """The factors of the rows of canonical ``X``, solved in float64 (see ``_score_rows``)."""
+        device = resolve_device(self.device)
+        items = torch.from_numpy(self.item_factors_).to(device=device, dtype=torch.float64)
         preferences, real = _entry_feedback(X)
-        return solve_rows(X, items, gram=self._gram(device, dtype), preferences=preferences,
-                          real=real, **self._solver_params())
+        return solve_rows(X, items, gram=self._gram(device),
+                          preferences=preferences, real=real, **self._solver_params())
 
     def _score_rows(self, X):
+        # Folded in and scored in float64, rounded to dtype once at the end,
+        # so that a row's scores do not depend on the rows around it (see Notes).
         users = self._fold_in(X)
         items = torch.from_numpy(self.item_factors_).to(device=users.device, dtype=users.dtype)
-        scores = (users @ items.T).cpu().numpy()
+        scores = _rounded_products(users, items, torch_dtype(self.dtype)).cpu().numpy()
         # An empty row folds in to a zero factor, which ties every item at 0
         # and would leave the ranking to item order: such a cold user is
         # scored by the items' popularity instead.
@@ -551,6 +598,27 @@ class MFRecommender(BaseRecommender):
             counts = self.item_interaction_counts_
             scores[empty] = counts / max(counts.max(), 1)
         return scores
+
+
+def _rounded_products(users, items, dtype):
+    """``users @ items.T`` of float64 tensors, rounded to ``dtype``.
+
+    By chunks of ``_PRODUCT_CHUNK`` products, rounded while they are still in
+    cache (in one piece, the products and their rounding took 1.7 times as long).
+    """
+    if dtype == torch.float64:
+        return users @ items.T
+    out = torch.empty((users.shape[0], items.shape[0]), device=users.device, dtype=dtype)
+    step = max(1, _PRODUCT_CHUNK // max(1, users.shape[0]))
+    for start in range(0, items.shape[0], step):
+        out[:, start:start + step] = users @ items[start:start + step].T
+    return out
+
+
+def _gram64(factors):
+    """``factors.T @ factors`` in float64, the precision of fold-in (see ``_score_rows``)."""
+    wide = factors.astype(np.float64)
+    return wide.T @ wide
 
 
 def _entry_feedback(X):
@@ -563,6 +631,20 @@ def _entry_feedback(X):
     if not generated.any():
         return None, None
     return feedback_preferences(X, generated), ~generated
+
+
+def _own_residuals(R, users, items, preferences, alpha):
+    """Per item, the part of ``b - A y`` of its equations that comes from the rows of ``R``.
+
+    ``sum_u (c_ui p_ui - (c_ui - 1) x_u.y_i) x_u`` over the stored entries
+    ``(u, i)`` of ``R``: the rows' targets less their per-item curvature at the
+    item factors ``items``, ``users`` the rows' factors. Shape (n_items, n_factors).
+    """
+    weights, targets = entry_coefficients(R.data, alpha, preferences)
+    owners = np.repeat(np.arange(R.shape[0]), np.diff(R.indptr))
+    dots = np.einsum("ij,ij->i", users[owners], items[R.indices].astype(np.float64))
+    residuals = sp.csr_matrix((targets - weights * dots, R.indices, R.indptr), shape=R.shape)
+    return np.asarray(residuals.T @ users)
 
 
 def _new_interaction_items(X, previous):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
 
 from sklearn_agn import MFRecommender
 from sklearn_agn._als import row_lambdas
@@ -104,3 +105,26 @@ def test_model_methods_explain_marked_rows_and_find_similar_items(fitted):
                     rtol=1e-9, atol=1e-12)
     with pytest.raises(ValueError, match="one user's row"):
         model.explain(X[:2], 0)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_explain_scores_are_the_models_scores(fitted, dtype):
+    """Issue 17, item 8: ``scores`` are decision_function's, exactly, for an empty
+    row too (popularity: no history, no contribution; explain used to return 0),
+    and the contributions of a non-empty row sum to them."""
+    X, model = fitted
+    model = clone(model).set_params(dtype=dtype).fit(X)
+    items = np.arange(30)
+    for row in (sp.csr_matrix((1, 30)), X[5]):
+        history, contributions, scores = model.explain(row, items)
+        expected = model.decision_function(row)[0]
+        assert_array_equal(scores, expected)
+        if row.nnz:
+            rtol = 1e-6 if dtype == "float32" else 1e-12
+            assert_allclose(contributions.sum(axis=1), scores, rtol=rtol, atol=rtol * 1e-2)
+        else:
+            assert history.size == 0 and contributions.shape == (30, 0)
+            counts = model.item_interaction_counts_
+            assert_allclose(scores, counts / counts.max(), rtol=1e-7)
+        _, single, score = model.explain(row, 7)
+        assert single.shape == history.shape and score == expected[7]
