@@ -12,6 +12,7 @@ from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from sklearn.base import _fit_context, clone
 from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import HasMethods, Interval
@@ -21,7 +22,8 @@ from ._base import BaseRecommender
 from ._fit_state import atomic_fit
 from ._item_attributes import check_item_attributes, warm_items
 from ._validation import check_interactions, take_columns
-from .matrix_factorization import MFRecommender
+from ._torch_utils import torch_dtype
+from .matrix_factorization import MFRecommender, _rounded_products
 
 __all__ = ["AttributeRidgeMF"]
 
@@ -203,8 +205,11 @@ class AttributeRidgeMF(BaseRecommender):
         # fold-in stays the one the MF was trained with. The slice keeps the
         # mark, so that generated feedback is weighted as in fit.
         n_mf = self.mf_.n_features_in_
-        users = self.mf_.fold_in(take_columns(X, slice(n_mf)))
-        scores = users @ self.item_factors_.T
+        # Folded in and scored in float64, rounded once, as the MF scores: a
+        # row's scores do not depend on the rows around it.
+        users = self.mf_._fold_in(take_columns(X, slice(n_mf)))
+        items = torch.from_numpy(self.item_factors_).to(device=users.device, dtype=users.dtype)
+        scores = _rounded_products(users, items, torch_dtype(self.mf_.dtype)).cpu().numpy()
         empty = np.diff(X.indptr) == 0
         if empty.any():
             # An empty row folds in to a zero factor, which ties every item: as

@@ -62,3 +62,14 @@ def test_generated_feedback_of_a_row_alone_equals_its_feedback_in_a_batch(augmen
         expected = batch[i]
         assert (row != expected).nnz == 0, f"row {i} differs alone and in the batch"
         assert (generated_mask(row) != generated_mask(batch)[i]).nnz == 0
+
+
+def test_attribute_ridge_mf_scores_are_row_independent(data):
+    from sklearn_agn import AttributeRidgeMF, MFRecommender
+
+    attributes = np.random.RandomState(3).random_sample((data.shape[1], 7))
+    model = AttributeRidgeMF(MFRecommender(n_factors=13, n_iter=3, random_state=0),
+                             item_attributes=attributes).fit(data)
+    batch = model.decision_function(data)
+    assert batch.dtype == np.float32
+    np.testing.assert_array_equal(np.vstack(_alone(model.decision_function, data)), batch)
