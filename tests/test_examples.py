@@ -32,6 +32,7 @@ EXPECTED = {
     "recommend_new_items.py": (
         r"new items ranked from their tags: NDCG@10 \d\.\d{3} \(random order: \d\.\d{3}\)",
         ("pandas",)),
+    "spark_als.py": (r"newcomer \(saw sku-000, sku-001, sku-002\): sku-", ("pyspark", "pandas")),
 }
 
 

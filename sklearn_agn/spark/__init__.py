@@ -1,0 +1,13 @@
+"""Train on Apache Spark, serve with the library.
+
+:class:`SparkALS` fits MLlib's alternating least squares (implicit
+preferences) on the active SparkSession's cluster and returns what the rest
+of the library serves: a fitted :class:`~sklearn_agn.MFRecommender`
+(``recommender_``) and an :class:`~sklearn_agn.preprocessing.InteractionEncoder`
+of the item ids (``encoder_``). Requires the optional dependency pyspark
+(``pip install 'sklearn-agn[spark]'``) and Java 17.
+"""
+
+from ._als import SparkALS
+
+__all__ = ["SparkALS"]

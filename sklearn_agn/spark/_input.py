@@ -1,0 +1,167 @@
+"""Interaction records on the cluster: read, checked, aggregated and indexed.
+
+Everything here runs as Spark jobs; only per-item data (one row per item) and
+per-partition counts reach the driver.
+"""
+
+import os
+
+import numpy as np
+
+from ._session import pyspark_modules
+
+# Columns of the frames built here.
+USER, ITEM, VALUE = "user", "item", "value"
+USER_INDEX, ITEM_INDEX = "user_index", "item_index"
+
+
+def read_interactions(spark, X, columns):
+    """``X`` (a DataFrame or a Parquet path) as a DataFrame with ``columns`` of valid types.
+
+    Checks the schema only, which runs no Spark job: a missing column is a
+    ValueError, ids that MLlib cannot index through this module (anything but
+    strings and integers) or non-numeric values a TypeError.
+    """
+    _, T = pyspark_modules()
+    from pyspark.sql import DataFrame
+
+    if isinstance(X, (str, os.PathLike)):
+        X = spark.read.parquet(os.fspath(X))
+    elif not isinstance(X, DataFrame):
+        raise TypeError(
+            f"X must be a Spark DataFrame of (user, item[, value]) records or the path of a "
+            f"Parquet dataset, got {type(X).__name__}. For a matrix or a pandas DataFrame on "
+            f"one machine, use MFRecommender (with InteractionEncoder) directly."
+        )
+    user_col, item_col, value_col = columns
+    names = X.columns
+    wanted = {"user_col": user_col, "item_col": item_col}
+    if value_col is not None:
+        wanted["value_col"] = value_col
+    missing = [f"{param}={name!r}" for param, name in wanted.items() if name not in names]
+    if missing:
+        raise ValueError(
+            f"X has no column {', '.join(missing)}; its columns are {names}. Set user_col, "
+            f"item_col and value_col to the names of your columns."
+        )
+    schema = {field.name: field.dataType for field in X.schema.fields}
+    id_types = (T.StringType, T.ByteType, T.ShortType, T.IntegerType, T.LongType)
+    for name in (user_col, item_col):
+        if not isinstance(schema[name], id_types):
+            raise TypeError(
+                f"column {name!r} holds ids of type {schema[name].simpleString()}, which "
+                f"cannot be indexed: ids must be strings or integers. Cast or hash them first."
+            )
+    if value_col is not None and not isinstance(schema[value_col], T.NumericType):
+        raise TypeError(
+            f"column {value_col!r} must hold numbers, got {schema[value_col].simpleString()}."
+        )
+    return X
+
+
+def check_records(X, columns):
+    """Reject nulls, negative, NaN or infinite values and an empty ``X``, in one pass.
+
+    One aggregation job over the records, run before any other: the error
+    says what is wrong and how often.
+    """
+    F, T = pyspark_modules()
+    user_col, item_col, value_col = columns
+
+    def how_many(condition):
+        return F.sum(F.when(condition, 1).otherwise(0))
+
+    checks = [F.count(F.lit(1)).alias("rows"),
+              how_many(F.col(user_col).isNull()).alias("null_users"),
+              how_many(F.col(item_col).isNull()).alias("null_items")]
+    if value_col is not None:
+        value = F.col(value_col)
+        not_finite = F.lit(False)
+        if isinstance(X.schema[value_col].dataType, (T.FloatType, T.DoubleType)):
+            not_finite = F.isnan(value) | (F.abs(value) == float("inf"))
+        checks += [how_many(value.isNull()).alias("null_values"),
+                   how_many(value < 0).alias("negative"),
+                   how_many(not_finite).alias("not_finite")]
+    counts = X.agg(*checks).first().asDict()
+    if not counts["rows"]:
+        raise ValueError("X holds no interaction record (an empty DataFrame): nothing to fit.")
+    for key, name in (("null_users", user_col), ("null_items", item_col),
+                      ("null_values", value_col)):
+        if counts.get(key):
+            raise ValueError(
+                f"column {name!r} holds {counts[key]} nulls out of {counts['rows']} records: "
+                f"drop those records first (X.dropna(subset=[{name!r}]))."
+            )
+    if value_col is not None and (counts["negative"] or counts["not_finite"]):
+        raise ValueError(
+            f"column {value_col!r} must hold finite non-negative values: {counts['negative']} "
+            f"negative and {counts['not_finite']} NaN or infinite out of {counts['rows']} "
+            f"records. Interaction values are implicit feedback."
+        )
+    return counts["rows"]
+
+
+def interaction_pairs(X, columns):
+    """One row per (user, item) pair: columns ``user``, ``item``, ``value`` (> 0).
+
+    As :class:`~sklearn_agn.preprocessing.InteractionEncoder` builds its
+    matrix: without a value column every pair counts once (value 1);
+    with one, the values of a repeated pair are summed and pairs summing to
+    0 dropped (MLlib ignores an entry of value 0 and would count a repeated
+    pair twice).
+    """
+    F, _ = pyspark_modules()
+    user_col, item_col, value_col = columns
+    ids = [F.col(user_col).alias(USER), F.col(item_col).alias(ITEM)]
+    if value_col is None:
+        return X.select(*ids).distinct().withColumn(VALUE, F.lit(1.0))
+    summed = X.groupBy(*ids).agg(F.sum(F.col(value_col).cast("double")).alias(VALUE))
+    return summed.filter(F.col(VALUE) > 0)
+
+
+def item_records(pairs):
+    """One (user, item) record per item, on the driver: ``(users, items)`` arrays.
+
+    The user is the smallest id holding the item, so that an
+    :class:`~sklearn_agn.preprocessing.InteractionEncoder` fitted on them
+    learns every item id and a few user ids, never the whole user base.
+    """
+    F, _ = pyspark_modules()
+    rows = pairs.groupBy(ITEM).agg(F.min(USER).alias(USER)).collect()
+    return (np.asarray([row[USER] for row in rows]), np.asarray([row[ITEM] for row in rows]))
+
+
+def item_index_frame(spark, item_ids, item_type):
+    """A DataFrame of ``(item, item_index)``: each id with its column in the model."""
+    _, T = pyspark_modules()
+    schema = T.StructType([T.StructField(ITEM, item_type, False),
+                           T.StructField(ITEM_INDEX, T.IntegerType(), False)])
+    return spark.createDataFrame(list(zip(item_ids.tolist(), range(len(item_ids)))), schema)
+
+
+def user_index_frame(pairs):
+    """``(indexed, cached)``: ``(user, user_index)`` pairs, consecutive ints from 0, and a frame to unpersist.
+
+    MLlib needs ids in the int range. The distinct users are numbered within
+    each partition, and each partition's numbers shifted by the sizes of the
+    partitions before it, so that no step gathers the users in one place.
+    The distinct users are persisted (their partitioning must not change
+    between counting and numbering): unpersist ``cached`` when done.
+    """
+    F, _ = pyspark_modules()
+    from pyspark.sql import Window
+
+    users = pairs.select(USER).distinct().withColumn("part", F.spark_partition_id()).persist()
+    sizes = sorted(tuple(row) for row in users.groupBy("part").count().collect())
+    offsets = np.concatenate([[0], np.cumsum([size for _, size in sizes])[:-1]])
+    if offsets.size and offsets[-1] + sizes[-1][1] > np.iinfo(np.int32).max:
+        users.unpersist()
+        raise ValueError("X holds more users than MLlib's ALS can index (2**31 - 1).")
+    shift = users.sparkSession.createDataFrame(
+        [(int(part), int(offset)) for (part, _), offset in zip(sizes, offsets)],
+        "part int, offset long")
+    numbered = users.withColumn(
+        "rank", F.row_number().over(Window.partitionBy("part").orderBy(USER)))
+    indexed = numbered.join(F.broadcast(shift), "part").select(
+        USER, (F.col("offset") + F.col("rank") - 1).cast("int").alias(USER_INDEX))
+    return indexed, users
