@@ -350,7 +350,7 @@ class MFRecommender(BaseRecommender):
         of the history were solved when their interactions arrived). On the
         MovieLens-100K stream (``python -m sklearn_agn.benchmark.stream``)
         this reached 98.8% of the NDCG@10 of a full refit after every batch,
-        in 3.5% of its update time.
+        in about 4% of its update time.
 
         Parameters
         ----------
