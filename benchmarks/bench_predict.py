@@ -4,7 +4,13 @@
    against the cached Gram matrix, scoring all items, seen-item filter,
    top-10), for ``--queries`` users, after a warm-up; percentiles for each
    thread count (``n_jobs``), and once without the cached Gram matrix (what
-   every call paid before it was cached).
+   every call paid before it was cached). When ``implicit`` is installed
+   (the ``benchmark`` extra), its ``recommend(u, row, N=10,
+   recalculate_user=True)`` on the same item factors is timed side by side,
+   query by query alternating with ours, at the same thread count
+   (``num_threads``, and BLAS limited to it for both), so that the load of
+   the machine weighs on both alike; the load average is printed with each
+   line.
 2. Memory: ``predict`` over every row of a ``make_interactions(n_users,
    100_000, ~50 * n_users)`` matrix (default 100,000 and 1,000,000 users),
    each in a fresh subprocess that loads the matrix and the model from disk,
@@ -16,7 +22,8 @@
 
 The model is fitted on ``make_interactions(50_000, 100_000, 2_500_000)`` with
 64 factors and ``solver="cg"`` (5 iterations: the factors' values do not
-change the cost of serving).
+change the cost of serving); ``--users 20000`` fits on fewer users, for a
+shorter setup and the same work per query.
 
 Usage, from the repository root::
 
@@ -115,21 +122,46 @@ def memory_child(model_path, data_path):
     }))
 
 
-def latency(model, rows, n_jobs, warmup=20):
+def implicit_reference(model, n_users, n_jobs):
+    """``implicit``'s ALS holding ``model``'s item factors, or None if not installed."""
+    try:
+        from implicit.cpu.als import AlternatingLeastSquares
+    except ImportError:
+        return None
+    reference = AlternatingLeastSquares(factors=model.n_factors,
+                                        regularization=model.regularization,
+                                        alpha=model.alpha, num_threads=n_jobs)
+    reference.item_factors = np.ascontiguousarray(model.item_factors_, dtype=np.float32)
+    reference.user_factors = np.zeros((n_users, model.n_factors), dtype=np.float32)
+    return reference
+
+
+def latency(model, rows, n_jobs, reference=None, warmup=20):
+    """Percentiles (50, 90, 99) in ms of ``model.predict(row)``, and of ``reference``'s
+    ``recommend`` timed alternately with it (None without a reference)."""
+    from threadpoolctl import threadpool_limits
+
     model.set_params(n_jobs=n_jobs)
-    for row in rows[:warmup]:
-        model.predict(row)
-    seconds = []
-    for row in rows:
-        start = time.perf_counter()
-        model.predict(row)
-        seconds.append(time.perf_counter() - start)
-    return np.percentile(seconds, [50, 90, 99]) * 1e3
+    calls = [lambda row: model.predict(row)]
+    if reference is not None:
+        calls.append(lambda row: reference.recommend(0, row, N=10, recalculate_user=True))
+    seconds = [[] for _ in calls]
+    with threadpool_limits(n_jobs):
+        for i, row in enumerate(rows[:warmup] + rows):
+            for call, times in zip(calls, seconds):
+                start = time.perf_counter()
+                call(row)
+                if i >= warmup:
+                    times.append(time.perf_counter() - start)
+    ours, *theirs = (np.percentile(times, [50, 90, 99]) * 1e3 for times in seconds)
+    return ours, (theirs[0] if theirs else None)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--users", type=int, default=50_000,
+                        help="users of the training matrix (not of the memory runs)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--memory-users", type=int, nargs="*", default=[100_000, 1_000_000])
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
@@ -146,7 +178,7 @@ def main():
 
     print(f"torch {torch.__version__}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} at start")
-    X = make_interactions(50_000, N_ITEMS, 50_000 * PER_USER, random_state=0)
+    X = make_interactions(args.users, N_ITEMS, args.users * PER_USER, random_state=0)
     start = time.perf_counter()
     model = MFRecommender(64, solver="cg", n_iter=5, random_state=0).fit(X)
     print(f"model: 64 factors on {X.shape[0]} x {X.shape[1]} ({X.nnz} interactions), "
@@ -157,15 +189,22 @@ def main():
     print(f"\nOne user against {N_ITEMS} items, predict(row) -> top-10 "
           f"({args.queries} users, median {np.median([r.nnz for r in rows]):.0f} "
           "interactions each)\n")
-    print("| n_jobs (threads) | Gram matrix | p50 (ms) | p90 (ms) | p99 (ms) |")
-    print("|---:|---|---:|---:|---:|")
+    if implicit_reference(model, X.shape[0], 1) is None:
+        print("implicit is not installed (pip install implicit): no reference timings.\n")
+    print("| n_jobs (threads) | Gram matrix | p50 (ms) | p90 (ms) | p99 (ms) "
+          "| implicit p50 (ms) | implicit p99 (ms) | p50 ratio | load average |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for n_jobs in args.threads:
-        p50, p90, p99 = latency(model, rows, n_jobs)
-        print(f"| {n_jobs} | cached | {p50:.2f} | {p90:.2f} | {p99:.2f} |", flush=True)
+        ours, theirs = latency(model, rows, n_jobs, implicit_reference(model, X.shape[0], n_jobs))
+        reference = ("| - | - | -" if theirs is None else
+                     f"| {theirs[0]:.2f} | {theirs[2]:.2f} | {ours[0] / theirs[0]:.2f}")
+        print(f"| {n_jobs} | cached | {ours[0]:.2f} | {ours[1]:.2f} | {ours[2]:.2f} "
+              f"{reference} | {os.getloadavg()[0]:.1f} |", flush=True)
     uncached = pickle.loads(pickle.dumps(model))
     del uncached._item_gram  # recomputed at every call, as before caching
-    p50, p90, p99 = latency(uncached, rows, args.threads[0])
-    print(f"| {args.threads[0]} | recomputed per call | {p50:.2f} | {p90:.2f} | {p99:.2f} |")
+    (p50, p90, p99), _ = latency(uncached, rows, args.threads[0])
+    print(f"| {args.threads[0]} | recomputed per call | {p50:.2f} | {p90:.2f} | {p99:.2f} "
+          f"| - | - | - | {os.getloadavg()[0]:.1f} |")
     model.set_params(n_jobs=None)
 
     if not args.memory_users:

@@ -31,7 +31,10 @@ def solve_rows(R, Y, *, alpha, regularization, regularization_exponent, preferen
     R : csr_matrix of shape (n_rows, n_cols)
         Canonical interaction matrix (positive values).
     Y : torch.Tensor of shape (n_cols, n_factors)
-        Fixed factors of the columns.
+        Fixed factors of the columns. With ``gram`` given, the rows are
+        solved in ``gram``'s dtype and only the factors ``R``'s entries use
+        are converted to it (fold-in solves against float32 item factors
+        in float64 without a float64 copy of them all).
     alpha, regularization, regularization_exponent : float
         Confidence scale and penalty.
     preferences : ndarray of shape (R.nnz,), default=None
@@ -55,9 +58,9 @@ def solve_rows(R, Y, *, alpha, regularization, regularization_exponent, preferen
     X : torch.Tensor of shape (n_rows, n_factors)
     """
     n_rows, f = R.shape[0], Y.shape[1]
-    device, dtype = Y.device, Y.dtype
     if gram is None:
         gram = Y.T @ Y
+    device, dtype = gram.device, gram.dtype
     weights, targets = entry_coefficients(R.data, alpha, preferences)
     if lambdas is None:
         lambdas = row_lambdas(real_counts(R.indptr, real), regularization,
@@ -72,8 +75,8 @@ def solve_rows(R, Y, *, alpha, regularization, regularization_exponent, preferen
         rows = order[batch]
         cols, positions, valid = _padded_row_entries(R, rows, lengths[rows])
         cols = torch.from_numpy(cols).to(device)
-        Yb = Y[cols]  # (batch, length, f); padding gathers row 0 with weight 0
-        c_p, c_minus_1 = (_padded(v, positions, valid, Y) for v in (targets, weights))
+        Yb = Y[cols].to(dtype)  # (batch, length, f); padding gathers row 0 with weight 0
+        c_p, c_minus_1 = (_padded(v, positions, valid, gram) for v in (targets, weights))
         # b_u = sum over stored entries of c p y.
         b = torch.bmm(c_p[:, None, :], Yb)[:, 0, :]
         # A_u = gram + sum over stored entries of (c - 1) y y^T + diag = gram + W^T W + diag.

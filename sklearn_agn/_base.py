@@ -13,7 +13,6 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -132,7 +131,10 @@ class BaseRecommender(BaseEstimator):
         return check_interactions(self, X, reset=False)
 
     def _batches(self, n_rows):
-        return gen_batches(n_rows, self.batch_size)
+        # Not sklearn's gen_batches: its parameter validation costs more than
+        # scoring one row (serving calls this once per request).
+        return (slice(start, min(start + self.batch_size, n_rows))
+                for start in range(0, n_rows, self.batch_size))
 
     def decision_function(self, X):
         """Score every item for every user row.
@@ -215,11 +217,23 @@ class BaseRecommender(BaseEstimator):
         # Streams: one batch of scores (batch_size x n_items) alive at a time.
         with self._threads():
             for rows in self._batches(X.shape[0]):
-                scores = self._score_rows(take_rows(X, rows))
-                if banned.any():
-                    scores[:, banned] = -np.inf
-                ranked[rows] = top_k(scores, k, exclude=seen[rows])
+                if rows == slice(0, X.shape[0]):  # one batch: no copy to take
+                    ranked[rows] = self._rank_rows(X, k, banned, seen)
+                else:
+                    ranked[rows] = self._rank_rows(take_rows(X, rows), k, banned, seen[rows])
         return ranked
+
+    def _rank_rows(self, X, k, banned, seen):
+        """``top_k`` of the scores of canonical ``X``, ``banned`` items and ``seen`` entries out.
+
+        ``banned`` is a boolean array over the items, ``seen`` a boolean
+        sparse mask shaped like ``X``. A subclass may rank without scoring
+        every item, as long as the result is the one this gives.
+        """
+        scores = self._score_rows(X)
+        if banned.any():
+            scores[:, banned] = -np.inf
+        return top_k(scores, k, exclude=seen)
 
     def score(self, X, y):
         """Ranking quality of the recommendations for ``X`` against held-out ``y``.

@@ -208,7 +208,7 @@ class AttributeRidgeMF(BaseRecommender):
         # Folded in and scored in float64, rounded once, as the MF scores: a
         # row's scores do not depend on the rows around it.
         users = self.mf_._fold_in(take_columns(X, slice(n_mf)))
-        items = torch.from_numpy(self.item_factors_).to(device=users.device, dtype=users.dtype)
+        items = torch.from_numpy(self.item_factors_).to(device=users.device)
         scores = _rounded_products(users, items, torch_dtype(self.mf_.dtype)).cpu().numpy()
         empty = np.diff(X.indptr) == 0
         if empty.any():

@@ -15,7 +15,7 @@ from ._als import SOLVERS, als, solve_rows, transpose_entries
 from ._als_cg import solve_rows_cg
 from ._als_equations import entry_coefficients, row_lambdas
 from . import _mf_serving
-from ._base import BaseRecommender, _item_indices
+from ._base import BaseRecommender, _item_indices, top_k
 from ._fit_state import atomic_fit
 from ._similar_items import check_items
 from ._threads import resolve_n_jobs, torch_threads
@@ -168,6 +168,10 @@ class MFRecommender(BaseRecommender):
     1.6 times the time of doing it in float32 (``decision_function`` and
     ``predict``, 5,000 users x 20,000 items, 64 factors, one CPU thread).
     With ``dtype="float64"`` the differences remain, at about 1e-16.
+    ``predict`` and ``recommend`` on one row (serving) rank it the same way,
+    bit for bit, without scoring every item in float64: a float32 product
+    finds the few items whose exact score can reach the top k, and only
+    these are scored exactly.
 
     Cold users: a row with no stored entry has no preference to fold in (its
     factor is zero, every item would score 0); it is scored by the items'
@@ -323,6 +327,7 @@ class MFRecommender(BaseRecommender):
         # replaced ``item_factors_`` is detected (pickling keeps the identity);
         # in float64, the precision of fold-in (see ``_score_rows``).
         self._item_gram = (factors, _gram64(factors))
+        self._item_norm = (factors, _largest_norm(factors))
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
@@ -568,7 +573,6 @@ class MFRecommender(BaseRecommender):
 
     def _gram(self, device):
         """``item_factors_.T @ item_factors_``, cached at fit time, as a float64 tensor."""
-        check_is_fitted(self)
         cached = getattr(self, "_item_gram", None)
         if cached is not None and cached[0] is self.item_factors_:
             gram = cached[1]
@@ -576,10 +580,19 @@ class MFRecommender(BaseRecommender):
             gram = _gram64(self.item_factors_)
         return torch.from_numpy(gram).to(device=device, dtype=torch.float64)
 
+    def _largest_item_norm(self):
+        """The largest norm of an item's factors, cached at fit time like the Gram matrix."""
+        cached = getattr(self, "_item_norm", None)
+        if cached is not None and cached[0] is self.item_factors_:
+            return cached[1]
+        return _largest_norm(self.item_factors_)
+
     def _fold_in(self, X):
         """The factors of the rows of canonical ``X``, solved in float64 (see ``_score_rows``)."""
         device = resolve_device(self.device)
-        items = torch.from_numpy(self.item_factors_).to(device=device, dtype=torch.float64)
+        # Solved in the float64 of the Gram matrix: solve_rows converts only
+        # the factors of X's items, not a float64 copy of them all.
+        items = torch.from_numpy(self.item_factors_).to(device)
         preferences, real = _entry_feedback(X)
         return solve_rows(X, items, gram=self._gram(device),
                           preferences=preferences, real=real, **self._solver_params())
@@ -588,7 +601,7 @@ class MFRecommender(BaseRecommender):
         # Folded in and scored in float64, rounded to dtype once at the end,
         # so that a row's scores do not depend on the rows around it (see Notes).
         users = self._fold_in(X)
-        items = torch.from_numpy(self.item_factors_).to(device=users.device, dtype=users.dtype)
+        items = torch.from_numpy(self.item_factors_).to(users.device)
         scores = _rounded_products(users, items, torch_dtype(self.dtype)).cpu().numpy()
         # An empty row folds in to a zero factor, which ties every item at 0
         # and would leave the ranking to item order: such a cold user is
@@ -599,19 +612,70 @@ class MFRecommender(BaseRecommender):
             scores[empty] = counts / max(counts.max(), 1)
         return scores
 
+    def _rank_rows(self, X, k, banned, seen):
+        """One user's top k from the exact scores of the few items that can make it.
+
+        ``_score_rows`` reads every item's factors in float64, three times the
+        time of a float32 product for one user, which is most of the cost of
+        serving them. A float32 product is within ``bound`` of every exact
+        score (float64, rounded to float32): with ``t`` the k-th best float32
+        score, the k items at or above ``t`` score at least ``t - bound``
+        exactly, so the exact top k, ties at its boundary included, lies among
+        the items of float32 score at least ``t - 2 * bound``. Only these are
+        scored exactly, by the same fold-in and products as ``_score_rows``:
+        the result is ``_score_rows``' ranking, bit for bit. Batches, cold
+        rows and float64 factors (no cheaper product to filter with) go
+        through ``_score_rows``, and so does a row with fewer than ``k``
+        eligible items or scores near float32's range.
+        """
+        items = self.item_factors_
+        if X.shape[0] != 1 or X.nnz == 0 or items.dtype != np.float32:
+            return super()._rank_rows(X, k, banned, seen)
+        user = self._fold_in(X)
+        # |float32 product - exact| <= (f + 1) eps |y|.|u| (summation, rounding
+        # u to float32), |rounded - exact| <= (1 + f eps') eps |y|.|u|, with
+        # eps = 2**-24 and |y|.|u| <= max |y| ||u||: twice the sum, for
+        # margin, and f times float32's spacing near 0 (underflow).
+        scale = self._largest_item_norm() * float(torch.linalg.vector_norm(user))
+        if not scale < 1e30:  # overflow of float32 products, or NaN
+            return super()._rank_rows(X, k, banned, seen)
+        f = items.shape[1]
+        bound = (f + 2) * 2.0**-23 * scale + f * 2.0**-148
+        items = torch.from_numpy(items).to(user.device)
+        approx = (items @ user[0].to(torch.float32)).cpu().numpy()
+        if banned.any():
+            approx[banned] = -np.inf
+        approx[seen.indices[seen.data]] = -np.inf
+        kth = np.partition(approx, approx.size - k)[approx.size - k]
+        if kth == -np.inf:
+            return super()._rank_rows(X, k, banned, seen)
+        # Rounded down to float32, so that the comparison stays in float32.
+        threshold = np.float32(kth - 2 * bound)
+        if threshold > kth - 2 * bound:
+            threshold = np.nextafter(threshold, np.float32(-np.inf))
+        candidates = np.flatnonzero(approx >= threshold)
+        scores = _rounded_products(user, items[torch.from_numpy(candidates).to(user.device)],
+                                   torch_dtype(self.dtype)).cpu().numpy()
+        # Candidates ascend, so top_k's ties to the lower position are ties
+        # to the lower item.
+        return candidates[top_k(scores, k)]
+
 
 def _rounded_products(users, items, dtype):
-    """``users @ items.T`` of float64 tensors, rounded to ``dtype``.
+    """``users @ items.T`` of float64 ``users``, rounded to ``dtype``.
 
-    By chunks of ``_PRODUCT_CHUNK`` products, rounded while they are still in
-    cache (in one piece, the products and their rounding took 1.7 times as long).
+    ``items`` (float32 or float64) are converted to float64 and multiplied by
+    chunks of at most ``_PRODUCT_CHUNK`` products and as many converted
+    factors, rounded while still in cache: in one piece, the products and
+    their rounding took 1.7 times as long, and a float64 copy of all the item
+    factors for one user took as long as the products.
     """
-    if dtype == torch.float64:
+    if dtype == torch.float64 and items.dtype == torch.float64:
         return users @ items.T
     out = torch.empty((users.shape[0], items.shape[0]), device=users.device, dtype=dtype)
-    step = max(1, _PRODUCT_CHUNK // max(1, users.shape[0]))
+    step = max(1, _PRODUCT_CHUNK // max(users.shape[0], items.shape[1]))
     for start in range(0, items.shape[0], step):
-        out[:, start:start + step] = users @ items[start:start + step].T
+        out[:, start:start + step] = users @ items[start:start + step].to(torch.float64).T
     return out
 
 
@@ -619,6 +683,13 @@ def _gram64(factors):
     """``factors.T @ factors`` in float64, the precision of fold-in (see ``_score_rows``)."""
     wide = factors.astype(np.float64)
     return wide.T @ wide
+
+
+def _largest_norm(factors):
+    """The largest Euclidean norm of a row of ``factors`` (0 for none), in float64."""
+    if not factors.shape[0]:
+        return 0.0
+    return float(np.sqrt(np.einsum("ij,ij->i", factors, factors, dtype=np.float64).max()))
 
 
 def _entry_feedback(X):

@@ -5,8 +5,8 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from sklearn_agn import MFRecommender
-from sklearn_agn._validation import generated_mask, mark_generated, take_rows
+from sklearn_agn import MFRecommender, matrix_factorization
+from sklearn_agn._validation import generated_mask, mark_generated, real_interactions, take_rows
 from sklearn_agn.datasets import make_interactions
 from sklearn_agn.metrics import ndcg_at_k, precision_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split
@@ -416,3 +416,112 @@ def test_a_rows_scores_do_not_depend_on_the_rows_scored_with_it(dtype, n_factors
                                       model.predict(rows)[order])
     else:
         np.testing.assert_allclose(alone, batch, rtol=1e-12, atol=1e-14)
+
+
+def _serving_model(n_items=3000, seed=0):
+    rng = np.random.RandomState(seed)
+    X = sp.csr_matrix((rng.rand(80, n_items) < 0.01) * rng.randint(1, 5, (80, n_items)),
+                      dtype=np.float64)
+    return _marked(X, 0.4, seed), MFRecommender(n_factors=16, n_iter=3, random_state=0).fit(X)
+
+
+def _rank_reference(model, rows, k, banned=None):
+    """Every item scored by decision_function, ranked by (score descending, index ascending)."""
+    scores = model.decision_function(rows).astype(np.float64)
+    scores[real_interactions(rows).toarray()] = -np.inf
+    if banned is not None:
+        scores[:, banned] = -np.inf
+    order = np.lexsort((np.broadcast_to(np.arange(scores.shape[1]), scores.shape), -scores))
+    top = order[:, :k]
+    return np.where(np.isneginf(np.take_along_axis(scores, top, axis=1)), -1, top)
+
+
+def test_one_row_is_ranked_as_in_a_batch_from_few_exact_scores(monkeypatch):
+    """Issue 21, item 2: one row's top k is its top k among all items scored
+    exactly (as a batch ranks it, bit for bit), found from a float32 product and
+    the exact scores of the few items that can make it: every item was scored
+    in float64, a float64 copy of all item factors made, for each request."""
+    X, model = _serving_model()
+    rows = X[:30]
+    mark_generated(rows, generated_mask(X)[:30])
+    scored = []
+    exact = matrix_factorization._rounded_products
+
+    def spy(users, items, dtype):
+        scored.append(items.shape[0])
+        return exact(users, items, dtype)
+
+    monkeypatch.setattr(matrix_factorization, "_rounded_products", spy)
+    batch = model.predict(rows, k=10)
+    assert scored == [3000]
+    alone = np.vstack([model.predict(take_rows(rows, [i]), k=10) for i in range(30)])
+    assert len(scored) == 31 and max(scored[1:]) < 100  # a few candidates per row
+    np.testing.assert_array_equal(alone, batch)
+    np.testing.assert_array_equal(alone, _rank_reference(model, rows, 10))
+    # The item filters, and k large enough that candidates tie at float32's resolution.
+    banned = np.arange(0, 3000, 3)
+    first = take_rows(rows, slice(5))
+    for k in (1, 10, 500):
+        expected = _rank_reference(model, first, k, banned)
+        np.testing.assert_array_equal(model.recommend(first, k, exclude_items=banned), expected)
+        for i in range(5):
+            np.testing.assert_array_equal(
+                model.recommend(take_rows(rows, [i]), k, exclude_items=banned), expected[i:i + 1])
+
+
+def test_one_row_ties_go_to_the_lowest_items():
+    """Items in groups of 4 sharing their factors tie exactly: the top 10 of one
+    row holds the lowest items of the group cut at the boundary, as in a batch."""
+    X, model = _serving_model()
+    factors = model.item_factors_[np.arange(3000) // 4 * 4]
+    model.item_factors_ = factors  # caches of the old factors are not used
+    rows = X[:20]
+    expected = _rank_reference(model, rows, 10)
+    # Ties at the boundary: some row's top 10 cuts a group of 4.
+    assert any(len(set(r // 4)) * 4 > 10 for r in expected)
+    np.testing.assert_array_equal(model.predict(rows, k=10), expected)
+    for i in range(20):
+        np.testing.assert_array_equal(model.predict(rows[i], k=10), expected[i:i + 1])
+
+
+def test_one_row_falls_back_to_scoring_every_item():
+    """An empty row (popularity), fewer than k eligible items (padding) and
+    float64 factors take the path that scores every item, with its result."""
+    X, model = _serving_model(n_items=300)
+    empty = sp.csr_matrix((1, 300))
+    np.testing.assert_array_equal(model.predict(empty, k=5),
+                                  np.argsort(-model.item_interaction_counts_,
+                                             kind="stable")[None, :5])
+    row = X[3]
+    allowed = np.setdiff1d(np.arange(300), row.indices)[:4]
+    ranked = model.recommend(row, 6, candidate_items=allowed)
+    assert ranked[0, 4:].tolist() == [-1, -1] and set(ranked[0, :4]) == set(allowed)
+    np.testing.assert_array_equal(ranked, model.recommend(X[[3, 3]], 6,
+                                                          candidate_items=allowed)[:1])
+    wide = clone(model).set_params(dtype="float64").fit(X)
+    np.testing.assert_array_equal(wide.predict(row, k=10), _rank_reference(wide, row, 10))
+
+
+@pytest.mark.parametrize("container", [sp.csr_matrix, sp.csr_array])
+def test_one_row_is_validated(container):
+    """Serving one CSR row skips sklearn's validate_data machinery when the row
+    is valid, never the checks: NaN, infinity, negative values and the wrong
+    number of items still raise, and the caller's row is left as it is."""
+    X, model = _serving_model(n_items=300)
+    row = container(X[3])
+    for value, message in [(np.nan, "contains NaN"), (np.inf, "contains infinity"),
+                           (-1.0, "Negative values")]:
+        bad = row.copy()
+        bad.data[0] = value
+        with pytest.raises(ValueError, match=message):
+            model.predict(bad)
+    with pytest.raises(ValueError, match="expecting 300 features"):
+        model.predict(container(sp.csr_matrix((1, 299))))
+    # Duplicates and an explicit zero: canonicalised on a copy.
+    messy = container((np.array([1.0, 2.0, 0.0]), np.array([5, 5, 7]), np.array([0, 3])),
+                      shape=(1, 300))
+    np.testing.assert_array_equal(model.predict(messy),
+                                  model.predict(sp.csr_matrix(([3.0], [5], [0, 1]),
+                                                              shape=(1, 300))))
+    assert messy.nnz == 3 and messy.data.tolist() == [1.0, 2.0, 0.0]
+    assert model.predict(container(row.astype(np.float32))).shape == (1, model.k)
