@@ -59,7 +59,7 @@ def holdout_split(X, test_size=0.2, *, min_train=1, random_state=None):
     if min_train < 0:
         raise ValueError(f"min_train must be >= 0, got {min_train}.")
     X_in = X
-    X = _real_interactions(X)
+    X = _as_real_interactions(X)
     rng = check_random_state(random_state)
     counts = np.diff(X.indptr)
     # np.rint rounds halves to even (2.5 -> 2 but 1.5 -> 2): round halves up
@@ -156,7 +156,7 @@ def leave_last_out_split(X, timestamps, *, n_test=1, min_train=1):
         if value < low:
             raise ValueError(f"{name} must be >= {low}, got {value}.")
     X_in = X
-    X = _real_interactions(X)
+    X = _as_real_interactions(X)
     times = _check_timestamps(X, timestamps)
     counts = np.diff(X.indptr)
     rows = np.repeat(np.arange(X.shape[0]), counts)
@@ -226,7 +226,7 @@ def temporal_split(X, timestamps, *, cutoff=None, test_size=None):
     elif isinstance(cutoff, (bool, np.bool_)) or not isinstance(cutoff, numbers.Real):
         raise TypeError(f"cutoff must be a time (a number), got {cutoff!r}.")
     X_in = X
-    X = _real_interactions(X)
+    X = _as_real_interactions(X)
     times = _check_timestamps(X, timestamps)
     if test_size is not None:
         if not X.nnz:
@@ -241,7 +241,7 @@ def temporal_split(X, timestamps, *, cutoff=None, test_size=None):
     )
 
 
-def _real_interactions(X):
+def _as_real_interactions(X):
     """``as_interactions(X)``, refusing a matrix that holds generated feedback.
 
     A split would drop the mark (generated entries would turn real) and could

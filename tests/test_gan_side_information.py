@@ -99,12 +99,16 @@ def test_cold_item_share_zero_generates_nothing_on_cold_items(data, fitted):
     assert X_aug.nnz == X.nnz
 
 
-def test_pipeline_with_mf_learns_a_factor_for_every_cold_item(data):
-    X, group, half, item_attributes, _ = data
-    pipe = make_pipeline(
+def _gan_mf(item_attributes):
+    return make_pipeline(
         GANAugmenter(item_attributes=item_attributes, **FAST),
         MFRecommender(8, regularization=1.0, alpha=2.0, n_iter=10, device="cpu", random_state=0),
-    ).fit(X)
+    )
+
+
+def test_pipeline_with_mf_learns_a_factor_for_every_cold_item(data):
+    X, group, half, item_attributes, _ = data
+    pipe = _gan_mf(item_attributes).fit(X)
     factors = pipe[-1].item_factors_[COLD]
     assert (np.linalg.norm(factors, axis=1) > 1e-3).all()
     scores = pipe.decision_function(X)[:, COLD]
@@ -306,10 +310,7 @@ def test_the_last_row_above_a_threshold_gets_the_cold_item_alone(data, fitted):
 
 def test_gan_and_mf_recommend_the_same_to_a_user_alone_as_in_a_batch(data):
     X, _, _, item_attributes, _ = data
-    pipe = make_pipeline(
-        GANAugmenter(item_attributes=item_attributes, **FAST),
-        MFRecommender(8, regularization=1.0, alpha=2.0, n_iter=10, device="cpu", random_state=0),
-    ).fit(X)
+    pipe = _gan_mf(item_attributes).fit(X)
     batch = pipe.predict(X[:20], k=5)
     alone = np.vstack([pipe.predict(X[i:i + 1], k=5) for i in range(20)])
     np.testing.assert_array_equal(alone, batch)
