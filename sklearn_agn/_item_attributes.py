@@ -8,6 +8,7 @@ against the number of items of ``X``.
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_array
 
 
@@ -66,11 +67,8 @@ def _is_numeric(dtype):
 
 
 def row_normalize(attributes):
-    """Rows scaled to unit L2 norm (all-zero rows stay zero), as CSR."""
-    attributes = sp.csr_matrix(attributes, dtype=np.float64)
-    norms = np.sqrt(np.asarray(attributes.multiply(attributes).sum(axis=1)).ravel())
-    scale = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
-    return sp.diags(scale) @ attributes
+    """Rows scaled to unit L2 norm (all-zero rows stay zero), as float64 CSR."""
+    return normalize(sp.csr_matrix(attributes, dtype=np.float64))
 
 
 def warm_items(X):

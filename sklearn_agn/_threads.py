@@ -29,11 +29,11 @@ def resolve_n_jobs(n_jobs):
     """
     if n_jobs is None:
         return None
-    if n_jobs == 0:
-        raise ValueError("n_jobs == 0 has no meaning; use None, a positive int or -1.")
-    if n_jobs > 0:
-        return int(n_jobs)
-    return max(joblib.cpu_count() + 1 + n_jobs, 1)
+    # joblib's count of threads in this process: under the active backend it
+    # would be another count (a dask cluster's workers; 1 in a daemon process).
+    # parallel_backend, not parallel_config: scikit-learn 1.6 allows joblib 1.2.
+    with joblib.parallel_backend("threading"):
+        return joblib.effective_n_jobs(n_jobs)
 
 
 @contextlib.contextmanager

@@ -173,14 +173,8 @@ class InteractionEncoder(TransformerMixin, BaseEstimator):
                     f"their records, or users=[...] to choose the rows."
                 )
             rows, cols, values = rows[known], cols[known], values[known]
-        X_out = sp.csr_matrix(
-            (values, (rows, cols)), shape=(len(row_ids), len(self.item_ids_)), dtype=np.float32
-        )
-        X_out.sum_duplicates()
-        if self.binarize:
-            X_out.data[:] = 1.0  # duplicates were summed; an interaction is still one
-        X_out.eliminate_zeros()
-        return X_out
+        return _interaction_matrix(rows, cols, (len(row_ids), len(self.item_ids_)), values,
+                                   binarize=self.binarize)
 
     def user_index(self, ids):
         """Rows of the given user ids.
@@ -405,6 +399,25 @@ class InteractionEncoder(TransformerMixin, BaseEstimator):
         tags.input_tags.dict = True
         tags.input_tags.string = True
         return tags
+
+
+def _interaction_matrix(rows, cols, shape, values=None, *, binarize=True):
+    """The CSR matrix of the records ``(rows[i], cols[i], values[i])``, dtype float32.
+
+    The one place where records become a matrix: the encoder, the file loaders
+    and the benchmarks build theirs here. Canonical: sorted indices, the
+    values of a pair listed several times summed, no explicit zeros. With
+    ``binarize`` every pair listed is 1, whatever its values; ``values=None``
+    counts every record as 1.
+    """
+    if values is None:
+        values = np.ones(len(rows), dtype=np.float32)
+    X = sp.csr_matrix((values, (rows, cols)), shape=shape, dtype=np.float32)
+    X.sum_duplicates()
+    if binarize:
+        X.data[:] = 1.0  # duplicates were summed; an interaction is still one
+    X.eliminate_zeros()
+    return X
 
 
 def _some(ids):

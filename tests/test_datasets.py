@@ -268,7 +268,7 @@ def test_make_interactions_planted_structure():
 
 
 def test_item_sampler_follows_planted_distribution():
-    from sklearn_agn.datasets import _ItemSampler, _zipf_weights
+    from sklearn_agn.datasets._synthetic import _ItemSampler, _zipf_weights
 
     rng = np.random.RandomState(0)
     n_items, k, mix = 30, 3, 0.25

@@ -7,6 +7,7 @@ import pytest
 
 from sklearn_agn import MFRecommender
 from sklearn_agn.benchmark import stream
+from sklearn_agn.preprocessing import _interaction_matrix
 
 from ._synthetic import block_interactions
 
@@ -51,10 +52,10 @@ def test_replay_handles_new_users_and_items_and_the_strategies():
     assert batches[-1]["evaluated"] >= 1
     assert sum(b["evaluated"] for b in batches) == report["data"]["evaluated"]
     rows, cols, _, shape = stream._encode(log)
-    initial = _model().fit(stream._matrix(rows[:n_initial], cols[:n_initial], shape))
+    initial = _model().fit(_interaction_matrix(rows[:n_initial], cols[:n_initial], shape))
     models = report["models"]
     np.testing.assert_array_equal(models["fold-in"].item_factors_, initial.item_factors_)
-    everything = _model().fit(stream._matrix(rows, cols, shape))
+    everything = _model().fit(_interaction_matrix(rows, cols, shape))
     np.testing.assert_allclose(models["refit"].item_factors_, everything.item_factors_)
     assert not np.allclose(models["partial_fit"].item_factors_, initial.item_factors_)
     for name, result in report["strategies"].items():
@@ -101,7 +102,7 @@ def test_partial_fit_strategy_resolves_the_items_of_each_batch_only():
                                   batch=4)
     rows, cols, _, shape = stream._encode(log)
     n_initial = report["data"]["initial"]
-    initial = _model().fit(stream._matrix(rows[:n_initial], cols[:n_initial], shape))
+    initial = _model().fit(_interaction_matrix(rows[:n_initial], cols[:n_initial], shape))
     replayed = np.unique(cols[n_initial:])
     never = np.setdiff1d(np.arange(shape[1]), replayed)
     assert never.size and replayed.size

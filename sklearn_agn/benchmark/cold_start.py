@@ -79,6 +79,7 @@ from ..datasets import load_item_attributes, load_movielens, load_movielens_100k
 from ..matrix_factorization import MFRecommender
 from ..metrics import _hits, ndcg_at_k
 from ..model_selection import holdout_split
+from ..preprocessing import InteractionEncoder
 from ._report import _cell
 
 __all__ = ["ColdStartMethod", "ITEM_METHODS", "USER_METHODS", "run_item_cold_start",
@@ -798,21 +799,16 @@ def load_data(ratings, items, *, release_date="decade", title_tfidf=False, items
     else:
         data = load_item_attributes(items, format=items_format, item_ids=item_ids)
         user_table = None
-    attributes = data.item_attributes
     users, rated = _read_ratings(ratings)
     cols = _item_columns(data.item_ids, rated, items, ratings)
     known = cols >= 0
-    cols = cols[known]
-    user_ids, rows = np.unique(users[known], return_inverse=True)
-    X = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                      shape=(len(user_ids), len(data.item_ids)))
-    X.sum_duplicates()
-    X.data[:] = 1.0
-    present = X.getnnz(axis=0) > 0
-    X = sp.csr_matrix(X[:, present])
-    attributes = attributes[present]
+    # Items are encoded by their row of attributes: the columns of X are the
+    # rated rows, in the attribute file's order.
+    encoder = InteractionEncoder()
+    X = encoder.fit_transform({"user_id": users[known], "item_id": cols[known]})
+    attributes = data.item_attributes[encoder.item_ids_]
     if user_table is not None:
-        user_attributes = user_table[1][np.searchsorted(user_table[0], user_ids)]
+        user_attributes = user_table[1][np.searchsorted(user_table[0], encoder.user_ids_)]
     return X, attributes, user_attributes, int((~known).sum())
 
 

@@ -48,14 +48,13 @@ import sys
 import time
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import clone
 
 from ..datasets import load_movielens
 from ..augmentation import GANAugmenter
 from ..matrix_factorization import MFRecommender
 from ..metrics import beyond_accuracy_metrics, ndcg_at_k, recall_at_k
-from ..preprocessing import InteractionEncoder
+from ..preprocessing import InteractionEncoder, _interaction_matrix
 
 __all__ = ["STRATEGIES", "DEFAULT_STRATEGIES", "replay_stream", "format_stream_table",
            "plot_stream", "main"]
@@ -75,14 +74,6 @@ def _batch_bounds(times, start, batch):
     else:
         cuts = np.append(np.arange(start, n, batch), n)
     return list(zip(cuts[:-1], cuts[1:]))
-
-
-def _matrix(rows, cols, shape):
-    """Binary CSR of the (row, col) records."""
-    X = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=shape)
-    X.sum_duplicates()
-    X.data[:] = 1.0
-    return X
 
 
 def _encode(ratings):
@@ -183,7 +174,7 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
     if not 0 < start < len(ratings):
         raise ValueError(f"initial={initial} leaves no interaction to fit or to replay.")
 
-    X_initial = _matrix(rows[:start], cols[:start], shape)
+    X_initial = _interaction_matrix(rows[:start], cols[:start], shape)
     fitted = clone(base).fit(X_initial)
     models = {name: copy.deepcopy(fitted) for name in strategies}
     if "GAN + partial_fit" in strategies:
@@ -201,7 +192,7 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
     for index, (begin, end) in enumerate(_batch_bounds(times, start, batch)):
         active = np.unique(rows[begin:end])
         seen = history[active]
-        truth = _matrix(rows[begin:end], cols[begin:end], shape)[active]
+        truth = _interaction_matrix(rows[begin:end], cols[begin:end], shape)[active]
         truth = truth - truth.multiply(seen)  # a repeated interaction cannot be recommended
         truth.eliminate_zeros()
         evaluated = np.diff(truth.indptr) > 0
@@ -209,7 +200,7 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
         n_users = int(evaluated.sum())
         report["batches"].append({"start": int(times[begin]), "interactions": int(end - begin),
                                   "users": int(active.size), "evaluated": n_users})
-        so_far = _matrix(rows[:end], cols[:end], shape)
+        so_far = _interaction_matrix(rows[:end], cols[:end], shape)
         for name in strategies:
             result = report["strategies"][name]
             if n_users:
