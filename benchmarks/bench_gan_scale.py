@@ -11,7 +11,11 @@ resident memory before and at the peak of each phase, the model's size
 for contrast, what one dense ``n_users x n_items`` float32 matrix would take.
 
 Memory must follow the model and ``batch_size x n_items``, not ``n_users x
-n_items``: the peaks should barely move between the two user counts.
+n_items``: the peaks should barely move between the two user counts. Training
+scores only each batch's observed and sampled items (``batch_size x`` the
+batch's distinct items, see ``negatives_per_interaction``), so the epoch time
+should grow with the interactions, not with ``n_users x n_items``; inference
+still scores every item, ``batch_size x n_items`` at a time.
 
 Usage, from the repository root::
 

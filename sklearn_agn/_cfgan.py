@@ -13,6 +13,17 @@ them the generator wins trivially by scoring every item 1. With item
 attributes, items that have no training interaction are never sampled as
 negatives: nothing is known about them, and pulling them to zero would teach
 the attribute path that every cold item is unwanted.
+
+The samples are counts per row, not shares of the catalogue: a row's
+unobserved (allowed) items are its pool, capped at ``negatives_per_interaction``
+times its length (at least ``min_negatives``); ZR and PM each draw a share
+``zr_ratio`` / ``pm_ratio`` of the pool, without replacement, and each ZR
+sample is weighted so that its penalty is CFGAN's in expectation. Only the
+observed and sampled items are scored, and the optimisers update only their
+rows of the per-item tables (lazy Adam), so an epoch costs the interactions
+plus the samples, whatever the catalogue's size (the standard negative
+sampling move). Without a cap the pool is every unobserved item: CFGAN's
+ratios.
 """
 
 import copy
@@ -31,13 +42,136 @@ from ._gan_networks import Discriminator, Generator, SparseRows, features_tensor
 _FUSED_ADAM_ON_CPU = TorchVersion(torch.__version__) >= "2.4"
 
 
-def _negative_sample(observed, ratio, generator, allowed=None):
-    """Keep each unobserved (and ``allowed``) item of each row with probability ``ratio``."""
-    draw = torch.rand(observed.shape, device=observed.device, generator=generator)
-    keep = (draw < ratio) & (observed == 0)
-    if allowed is not None:
-        keep &= allowed
-    return keep.to(observed.dtype)
+def _share(ratio, pool):
+    return np.floor(ratio * pool + 0.5).astype(np.int64)
+
+
+def _negative_counts(lengths, n_allowed, ratio, per_interaction, minimum):
+    """Items ZR or PM samples in each row: ``ratio`` of the row's pool of negatives, rounded.
+
+    The pool is the row's ``n_allowed - length`` unobserved allowed items,
+    capped at ``max(minimum, ceil(per_interaction * length))`` unless
+    ``per_interaction`` is None.
+    """
+    pool = n_allowed - lengths
+    if per_interaction is not None:
+        cap = np.maximum(minimum, np.ceil(per_interaction * lengths)).astype(np.int64)
+        pool = np.minimum(pool, cap)
+    return _share(ratio, pool)
+
+
+def _zr_weights(lengths, n_allowed, counts, ratio):
+    """Weight of each row's ZR sample that makes its penalty CFGAN's in expectation.
+
+    CFGAN pulls ``ratio`` of all of a row's unobserved items to zero; a
+    uniform sample of ``count`` of them, each weighted ``full / count``, has
+    the same expected penalty. Rows sampled in full weigh 1.
+    """
+    full = _share(ratio, n_allowed - lengths)
+    return np.where(counts > 0, full / np.maximum(counts, 1), 0.0)
+
+
+def _sample_unobserved(X, counts, allowed, rng):
+    """Disjoint samples of the unobserved ``allowed`` items of each row of CSR ``X``.
+
+    ``counts`` is a list of int arrays, one per sample, each with an entry
+    per row; ``allowed`` is the sorted array of the items that may be drawn
+    (it holds every observed item). The rows share one uniform random
+    ordering of ``max(length + sum(counts))`` allowed items (all of them if
+    fewer): each row takes consecutive unobserved items there, sample after
+    sample, from a random starting point (wrapping around). Each row's samples
+    are then uniform draws without replacement among its unobserved allowed
+    items, while the batch as a whole samples no more distinct items than its
+    neediest row, so that the generator scores them all in one product. A
+    row that wants more than it has unobserved gets all it has.
+
+    Returns
+    -------
+    samples : list of (rows, items)
+        Row-sorted coordinates, one pair of int arrays per entry of ``counts``.
+    """
+    n_rows, lengths = X.shape[0], np.diff(X.indptr)
+    wanted = np.cumsum([np.zeros_like(lengths)] + list(counts), axis=0)
+    size = int(min(len(allowed), (lengths + wanted[-1]).max(initial=0)))
+    shared = allowed[rng.permutation(len(allowed))[:size]]
+    # Where the observed items sit in ``shared``, row by row.
+    position = np.full(int(allowed.max(initial=-1)) + 1, size)
+    position[shared] = np.arange(size)
+    observed_rows = np.repeat(np.arange(n_rows), lengths)
+    observed = position[X.indices]
+    inside = observed < size
+    observed_rows, observed = observed_rows[inside], observed[inside]
+    order = np.lexsort((observed, observed_rows))
+    observed_rows, observed = observed_rows[order], observed[order]
+    n_inside = np.bincount(observed_rows, minlength=n_rows)
+    starts = np.cumsum(n_inside) - n_inside
+    available = size - n_inside
+    # The rank-th unobserved item of a row is ``shared[rank + skipped]``,
+    # where ``skipped`` counts the row's observed items whose position, minus
+    # the row's observed items before them, is at most the rank: one search
+    # on keys offset by row.
+    stride = size + 1
+    keys = observed_rows * stride + observed - (np.arange(observed.size) - starts[observed_rows])
+    # Each row starts at its own random rank (wrapping around), so that the
+    # rows of a batch do not all take the same first items.
+    offset = rng.integers(0, np.maximum(available, 1))
+    samples = []
+    for start, stop in zip(wanted[:-1], wanted[1:]):
+        start, stop = np.minimum(start, available), np.minimum(stop, available)
+        rows = np.repeat(np.arange(n_rows), stop - start)
+        ranks = np.arange(rows.size) - np.repeat(np.cumsum(stop - start) - (stop - start), stop - start)
+        ranks = (ranks + start[rows] + offset[rows]) % available[rows]
+        skipped = np.searchsorted(keys, rows * stride + ranks, side="right") - starts[rows]
+        samples.append((rows, shared[ranks + skipped]))
+    return samples
+
+
+class _LazyAdam:
+    """Adam on a network's dense parameters, lazy Adam on its per-item tables.
+
+    A training step reads a few rows of the tables (``module.item_tables()``)
+    and their gradients are sparse; only those rows' moments and values are
+    updated (Adam's step with the global bias correction, as
+    ``torch.optim.SparseAdam`` and TensorFlow's LazyAdam do), so a step costs
+    the batch, not the catalogue. ``SparseAdam`` itself builds several sparse
+    tensors per step and measured about 3 times slower than these row
+    updates. The L2 penalty on the tables is part of the loss, on the rows
+    read (:meth:`Generator.table_penalty`); ``weight_decay`` is Adam's
+    coupled decay of the dense parameters, the gradient of the same penalty.
+    """
+
+    betas, eps = (0.9, 0.999), 1e-8
+
+    def __init__(self, module, lr, weight_decay, fused):
+        self.tables = module.item_tables()
+        in_tables = {id(p) for p in self.tables}
+        dense = [p for p in module.parameters() if id(p) not in in_tables]
+        self.dense = torch.optim.Adam(dense, lr=lr, weight_decay=weight_decay, fused=fused)
+        self.lr, self.n_steps = lr, 0
+        self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.tables]
+
+    def zero_grad(self):
+        self.dense.zero_grad()
+        for table in self.tables:
+            table.grad = None
+
+    @torch.no_grad()
+    def step(self):
+        self.dense.step()
+        self.n_steps += 1
+        (beta1, beta2), t = self.betas, self.n_steps
+        step_size = self.lr / (1 - beta1**t)
+        for table, (mean, square) in zip(self.tables, self.moments):
+            if table.grad is None:
+                continue
+            grad = table.grad.coalesce()
+            rows, values = grad.indices()[0], grad.values()
+            m = mean.index_select(0, rows).lerp_(values, 1 - beta1)
+            v = square.index_select(0, rows).mul_(beta2).addcmul_(values, values, value=1 - beta2)
+            mean.index_copy_(0, rows, m)
+            square.index_copy_(0, rows, v)
+            denominator = v.div_(1 - beta2**t).sqrt_().add_(self.eps)
+            table.index_add_(0, rows, m.div_(denominator), alpha=-step_size)
 
 
 def _bce(logits, target):
@@ -45,15 +179,16 @@ def _bce(logits, target):
 
 
 def _batches(X, user_attributes, batch_size, noise_dim, device, generator):
-    """Shuffled mini-batches: ``(rows, observed, noise, user_features)``."""
+    """Shuffled mini-batches: ``(X_batch, rows, noise, user_features)``."""
     n_rows = X.shape[0]
     order = torch.randperm(n_rows, generator=generator, device=device).cpu().numpy()
     for part in gen_batches(n_rows, batch_size):
         batch = order[part]
-        rows = SparseRows.from_csr(X[batch], device)
+        X_batch = X[batch]
+        rows = SparseRows.from_csr(X_batch, device)
         yield (
+            X_batch,
             rows,
-            rows.dense_mask(),
             noise(rows.n_rows, noise_dim, device, generator),
             user_features_batch(user_attributes, batch, device),
         )
@@ -63,7 +198,8 @@ class _TrainingStep:
     """One CFGAN update of the discriminator or of the generator, on one mini-batch.
 
     Holds the networks, their optimisers, the ZP scheme's settings and the
-    random generator that draws negatives and dropouts.
+    random generators: ``generator`` (torch, on the training device) draws the
+    dropouts, ``sampler`` (numpy) the negatives.
     """
 
     def __init__(
@@ -76,25 +212,68 @@ class _TrainingStep:
         zr_ratio,
         pm_ratio,
         zr_coef,
+        g_weight_decay,
+        negatives_per_interaction,
+        min_negatives,
         item_dropout,
         condition_dropout,
         negatives_allowed,
         generator,
+        sampler,
     ):
         self.G, self.D = G, D
+        self.g_weight_decay = g_weight_decay
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
         self.zr_ratio, self.pm_ratio, self.zr_coef = zr_ratio, pm_ratio, zr_coef
+        self.pool = negatives_per_interaction, min_negatives
         self.item_dropout, self.condition_dropout = item_dropout, condition_dropout
-        self.negatives_allowed = negatives_allowed
-        self.rng = generator
+        # Sorted items that may be sampled as negatives: the warm ones with
+        # item attributes, else all.
+        self.allowed = (
+            np.arange(G.item_weight.shape[0])
+            if negatives_allowed is None
+            else np.flatnonzero(negatives_allowed.cpu().numpy())
+        )
+        self.free_allowed = negatives_allowed
+        self.rng, self.sampler = generator, sampler
 
-    def _generate(self, rows, noise_, user_features):
+    def _samples(self, X_batch, rows, zr):
+        """PM (and ZR when ``zr``) samples of each row, as row-sorted tensors.
+
+        PM: the discriminator sees the generated scores on the observed items
+        and on a sample of unobserved ones, where a real row holds zeros.
+        Returns the shown items (observed + PM) as :class:`SparseRows` and the
+        ZR ``(rows, items, weights)`` (see :func:`_zr_weights`).
+        """
+        lengths = np.diff(X_batch.indptr)
+        counts = [_negative_counts(lengths, len(self.allowed), self.pm_ratio, *self.pool)]
+        if zr:
+            counts.append(_negative_counts(lengths, len(self.allowed), self.zr_ratio, *self.pool))
+        samples = _sample_unobserved(X_batch, counts, self.allowed, self.sampler)
+        device = rows.rows.device
+        pm_rows, pm_items = (torch.from_numpy(a).to(device) for a in samples[0])
+        pair_rows = torch.cat([rows.rows, pm_rows])
+        order = torch.argsort(pair_rows, stable=True)
+        shown = SparseRows(pair_rows[order], torch.cat([rows.indices, pm_items])[order],
+                           rows.n_rows, rows.n_cols)
+        if not zr:
+            return shown, None
+        zr_rows, zr_items = samples[1]
+        weights = _zr_weights(lengths, len(self.allowed), counts[1], self.zr_ratio)[zr_rows]
+        zero = tuple(
+            torch.from_numpy(a).to(device)
+            for a in (zr_rows, zr_items, weights.astype(np.float32))
+        )
+        return shown, zero
+
+    def _scores(self, rows, noise_, user_features, pairs):
+        """Generator scores of ``pairs``, with item and condition dropout."""
         device = noise_.device
         # Item dropout: some warm items are scored from their attributes only.
         free = None
-        if self.negatives_allowed is not None and self.item_dropout:
-            draw = torch.rand(len(self.negatives_allowed), device=device, generator=self.rng)
-            free = self.negatives_allowed & (draw >= self.item_dropout)
+        if self.free_allowed is not None and self.item_dropout:
+            draw = torch.rand(len(self.free_allowed), device=device, generator=self.rng)
+            free = self.free_allowed & (draw >= self.item_dropout)
         # Condition dropout: some users are seen through their attributes only,
         # as a user with an empty row will be, and as many through their row
         # only, as a user whose attributes are unknown will be.
@@ -103,33 +282,43 @@ class _TrainingStep:
             rows = rows.drop_rows(draw < self.condition_dropout)
             hide = (draw >= self.condition_dropout) & (draw < 2 * self.condition_dropout)
             user_features = user_features * ~hide[:, None]
-        return self.G(rows, noise_, user_features, free)
+        return self.G.pair_scores(rows, noise_, pairs, user_features, free)
 
-    def _masked(self, scores, observed):
-        # PM: the discriminator sees the scores on the observed items and on
-        # a sample of unobserved ones, where a real row holds zeros.
-        negatives = _negative_sample(observed, self.pm_ratio, self.rng, self.negatives_allowed)
-        return scores * (observed + negatives)
-
-    def discriminator(self, rows, observed, noise_, user_features):
+    def discriminator(self, X_batch, rows, noise_, user_features):
         """One discriminator update; returns its loss."""
+        shown, _ = self._samples(X_batch, rows, zr=False)
         with torch.no_grad():
-            fake = self._masked(self._generate(rows, noise_, user_features), observed)
-        loss = _bce(self.D(rows), 1.0) + _bce(self.D(rows, fake), 0.0)
+            shown.weights = self._scores(rows, noise_, user_features, (shown.rows, shown.indices))
+        loss = _bce(self.D(rows), 1.0) + _bce(self.D(rows, shown), 0.0)
         self.d_optimizer.zero_grad()
         loss.backward()
         self.d_optimizer.step()
         return loss.item()
 
-    def generator(self, rows, observed, noise_, user_features):
+    def generator(self, X_batch, rows, noise_, user_features):
         """One generator update; returns its loss."""
-        scores = self._generate(rows, noise_, user_features)
-        loss = _bce(self.D(rows, self._masked(scores, observed)), 1.0)
-        if self.zr_coef and self.zr_ratio:
-            zero = _negative_sample(observed, self.zr_ratio, self.rng, self.negatives_allowed)
-            loss = loss + self.zr_coef * (scores.square() * zero).sum(dim=1).mean()
+        zr = bool(self.zr_coef and self.zr_ratio)
+        shown, zero = self._samples(X_batch, rows, zr)
+        n_shown = len(shown.rows)
+        pairs = (shown.rows, shown.indices)
+        if zr:
+            pairs = (torch.cat([pairs[0], zero[0]]), torch.cat([pairs[1], zero[1]]))
+        # One pass of the generator scores both samples.
+        scores = self._scores(rows, noise_, user_features, pairs)
+        shown.weights = scores[:n_shown]
+        # D is fixed here: computing (and accumulating) its gradients would
+        # only waste time, and sparse ones would pile up until its next step.
+        self.D.requires_grad_(False)
+        try:
+            loss = _bce(self.D(rows, shown), 1.0)
+        finally:
+            self.D.requires_grad_(True)
+        if zr:
+            zr_loss = (zero[2] * scores[n_shown:].square()).sum()
+            loss = loss + self.zr_coef * zr_loss / rows.n_rows
+        penalty = 0.5 * self.g_weight_decay * self.G.table_penalty(rows, pairs[1])
         self.g_optimizer.zero_grad()
-        loss.backward()
+        (loss + penalty).backward()
         self.g_optimizer.step()
         return loss.item()
 
@@ -152,6 +341,8 @@ def fit_cfgan(
     zr_ratio,
     pm_ratio,
     zr_coef,
+    negatives_per_interaction,
+    min_negatives,
     item_dropout,
     condition_dropout,
     batch_size,
@@ -180,8 +371,8 @@ def fit_cfgan(
         best epoch's weights are kept.
     noise_dim, g_hidden_sizes, d_hidden_sizes, activation, g_learning_rate, \
 d_learning_rate, g_weight_decay, g_steps, d_steps, zr_ratio, pm_ratio, zr_coef, \
-item_dropout, condition_dropout, batch_size, max_epochs, n_iter_no_change, \
-validation_k
+negatives_per_interaction, min_negatives, item_dropout, condition_dropout, batch_size, \
+max_epochs, n_iter_no_change, validation_k
         The estimator's hyper-parameters of the same names
         (:class:`~sklearn_agn.GANAugmenter`).
     device : torch.device
@@ -226,18 +417,20 @@ validation_k
     step = _TrainingStep(
         G,
         D,
-        # Adam's coupled weight decay is the gradient of an L2 penalty on G.
-        g_optimizer=torch.optim.Adam(
-            G.parameters(), lr=g_learning_rate, weight_decay=g_weight_decay, fused=fused
-        ),
-        d_optimizer=torch.optim.Adam(D.parameters(), lr=d_learning_rate, fused=fused),
+        g_optimizer=_LazyAdam(G, g_learning_rate, g_weight_decay, fused),
+        d_optimizer=_LazyAdam(D, d_learning_rate, 0.0, fused),
         zr_ratio=zr_ratio,
         pm_ratio=pm_ratio,
         zr_coef=zr_coef,
+        g_weight_decay=g_weight_decay,
+        negatives_per_interaction=negatives_per_interaction,
+        min_negatives=min_negatives,
         item_dropout=item_dropout,
         condition_dropout=condition_dropout,
         negatives_allowed=None if warm is None else warm.to(device),
         generator=train_gen,
+        # Drawn on the CPU with numpy: the same negatives on any device.
+        sampler=np.random.default_rng(seed + 2),
     )
 
     def passes(n_passes):

@@ -2,7 +2,13 @@
 
 The generator reads a user's row (the condition) through an ``embedding_bag``
 sum, i.e. a sparse-times-dense product, so a row is never densified on the way
-in; the only dense tensors are ``(batch_size, n_items)`` outputs and masks.
+in. In training it scores only the items a row's loss reads (its observed and
+sampled items, :meth:`Generator.pair_scores`), and the discriminator reads
+those scores through a weighted ``embedding_bag``. The gradients of the
+per-item tables (``item_tables``) are sparse, on the rows read: a training
+step costs the batch's interactions and samples, not ``batch_size * n_items``
+or the catalogue. Inference
+scores every item, ``(batch_size, n_items)`` at a time.
 
 Side information enters in two places:
 
@@ -27,12 +33,16 @@ ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 
 
 class SparseRows:
-    """A batch of binary sparse rows in the layout ``embedding_bag`` reads."""
+    """A batch of sparse rows in the layout ``embedding_bag`` reads.
 
-    def __init__(self, rows, indices, n_rows, n_cols):
-        # ``rows``/``indices``: row-sorted coordinates of the ones.
+    ``rows``/``indices`` are the row-sorted coordinates of the stored
+    entries; their values are ``weights`` (a tensor aligned with them), or
+    ones when None.
+    """
+
+    def __init__(self, rows, indices, n_rows, n_cols, weights=None):
         self.n_rows, self.n_cols = n_rows, n_cols
-        self.rows, self.indices = rows, indices
+        self.rows, self.indices, self.weights = rows, indices, weights
         counts = torch.bincount(rows, minlength=n_rows)
         self.offsets = torch.cumsum(counts, 0) - counts
 
@@ -44,21 +54,23 @@ class SparseRows:
         indices = torch.from_numpy(X.indices).to(device=device, dtype=torch.int64)
         return cls(rows, indices, *X.shape)
 
-    def dense_mask(self):
-        """The rows as a dense float 0/1 tensor of shape ``(n_rows, n_cols)``."""
-        mask = torch.zeros(self.n_rows, self.n_cols, device=self.indices.device)
-        mask[self.rows, self.indices] = 1
-        return mask
-
     def drop_rows(self, dropped):
         """The same batch with the rows where bool tensor ``dropped`` holds emptied."""
         keep = ~dropped[self.rows]
-        return SparseRows(self.rows[keep], self.indices[keep], self.n_rows, self.n_cols)
+        weights = None if self.weights is None else self.weights[keep]
+        return SparseRows(self.rows[keep], self.indices[keep], self.n_rows, self.n_cols, weights)
 
 
 def _sparse_linear(rows, weight):
-    """``rows @ weight`` for binary sparse ``rows``; ``weight`` is (n_items, width)."""
-    return F.embedding_bag(rows.indices, weight, rows.offsets, mode="sum")
+    """``rows @ weight`` for sparse ``rows``; ``weight`` is (n_items, width).
+
+    Gradients flow to ``rows.weights`` and, as a sparse tensor holding the
+    rows' items only, to ``weight``.
+    """
+    return F.embedding_bag(
+        rows.indices, weight, rows.offsets, mode="sum", per_sample_weights=rows.weights,
+        sparse=True,
+    )
 
 
 def _features_linear(features, weight):
@@ -152,6 +164,24 @@ class Generator(nn.Module):
             h = act(layer(h))
         return h
 
+    def item_tables(self):
+        """The parameters with a row per item, whose training gradients are sparse."""
+        return [self.condition_weight, self.item_weight]
+
+    def table_penalty(self, rows, items):
+        """Squared norm of the item-table rows a training step reads.
+
+        Those are the condition rows of the items of ``rows`` and the output
+        rows of ``items`` (an int tensor, repeats allowed), each counted once:
+        the L2 penalty that a lazy optimiser, which updates only these rows,
+        can apply.
+        """
+        return (
+            F.embedding(torch.unique(rows.indices), self.condition_weight, sparse=True)
+            .square().sum()
+            + F.embedding(torch.unique(items), self.item_weight, sparse=True).square().sum()
+        )
+
     def item_representation(self, free=None):
         """Item output embeddings ``(n_items, width)`` and biases ``(n_items,)``.
 
@@ -168,6 +198,39 @@ class Generator(nn.Module):
         embedding = self.item_weight * free[:, None] + from_attributes[:, :-1]
         bias = self.item_bias * free + from_attributes[:, -1]
         return embedding, bias
+
+    def item_rows(self, items, free=None):
+        """:meth:`item_representation` of the items of int tensor ``items`` only.
+
+        With item attributes, the attribute map runs on these items alone,
+        not on the catalogue.
+        """
+        embedding = F.embedding(items, self.item_weight, sparse=True)
+        bias = self.item_bias.index_select(0, items)
+        if self.item_attributes is None:
+            return embedding, bias
+        if free is None:
+            free = self.warm_items
+        from_attributes = _features_linear(
+            self.item_attributes.index_select(0, items), self.attribute_weight
+        )
+        free = free.index_select(0, items).to(embedding.dtype)
+        return (
+            embedding * free[:, None] + from_attributes[:, :-1],
+            bias * free + from_attributes[:, -1],
+        )
+
+    def pair_scores(self, rows, noise, pairs, user_features=None, free_items=None):
+        """Scores of the ``(row, item)`` pairs ``pairs`` (two int tensors), for training.
+
+        The same scores as ``forward(...)[pairs]``, computed on the distinct
+        items of ``pairs`` only: a batch whose rows share their sampled items
+        costs ``n_rows * n_distinct_items``, not ``n_rows * n_items``.
+        """
+        h = self.user_representation(rows, noise, user_features)
+        distinct, column = torch.unique(pairs[1], return_inverse=True)
+        embedding, bias = self.item_rows(distinct, free_items)
+        return torch.sigmoid((h @ embedding.T + bias)[pairs[0], column])
 
     def forward(self, rows, noise, user_features=None, free_items=None):
         h = self.user_representation(rows, noise, user_features)
@@ -256,15 +319,20 @@ class Discriminator(nn.Module):
         self.bias = nn.Parameter(torch.empty(hidden_sizes[0]))
         self.tail = _mlp_tail(hidden_sizes, 1)
 
+    def item_tables(self):
+        """The parameters with a row per item, whose training gradients are sparse."""
+        return [self.condition_weight, self.input_weight]
+
     def forward(self, rows, fake=None):
-        """Logits for the real rows (``fake is None``) or a dense generated batch."""
+        """Logits for the real rows (``fake is None``) or for generated ones.
+
+        ``fake`` is a :class:`SparseRows` whose weights are the generated
+        scores on the items the discriminator is shown (zero elsewhere).
+        """
         act = ACTIVATIONS[self.activation]
+        # In user-based CFGAN the real row is the condition itself.
         h = _sparse_linear(rows, self.condition_weight) + self.bias
-        if fake is None:
-            # In user-based CFGAN the real row is the condition itself.
-            h = h + _sparse_linear(rows, self.input_weight)
-        else:
-            h = h + fake @ self.input_weight
+        h = h + _sparse_linear(rows if fake is None else fake, self.input_weight)
         h = act(h)
         for layer in self.tail[:-1]:
             h = act(layer(h))

@@ -179,7 +179,9 @@ default=None
         Adam learning rate of the discriminator.
 
     g_weight_decay : float, default=1e-3
-        L2 penalty on the generator's weights.
+        L2 penalty on the generator's weights. The per-item rows of its
+        first and last layers are penalised when a mini-batch reads them
+        (their optimiser is lazy, see ``negatives_per_interaction``).
 
     g_steps : int, default=4
         Passes over the rows that update the generator, per epoch.
@@ -188,16 +190,32 @@ default=None
         Passes over the rows that update the discriminator, per epoch.
 
     zr_ratio : float in [0, 1], default=0.7
-        Share of each row's unobserved items, sampled afresh for every
-        mini-batch, whose generator score is pulled to zero.
+        Share of each row's pool of negatives (its unobserved items, see
+        ``negatives_per_interaction``), sampled afresh for every mini-batch,
+        whose generator score is pulled to zero.
 
     pm_ratio : float in [0, 1], default=0.1
-        Share of each row's unobserved items, sampled afresh for every
+        Share of each row's pool of negatives, sampled afresh for every
         mini-batch, on which the discriminator also sees the generator's
         scores (a real row holds zeros there).
 
     zr_coef : float, default=0.1
         Weight of the zero-reconstruction penalty in the generator's loss.
+
+    negatives_per_interaction : float or None, default=20.0
+        Caps each row's pool of negatives at this multiple of its number of
+        interactions (rounded up), and at least ``min_negatives``; ZR and PM
+        draw their shares of the pool uniformly, without replacement, and a
+        row's ZR penalty is weighted so that it is CFGAN's (a ``zr_ratio``
+        share of every unobserved item) in expectation. In training the
+        generator scores, the discriminator reads and the optimisers (lazy
+        Adam) update only the observed and sampled items of a mini-batch, so
+        the cost follows the interactions rather than ``n_users * n_items``.
+        None makes every unobserved item part of the pool: CFGAN's ratios.
+
+    min_negatives : int, default=200
+        Smallest pool of negatives of a row (unless it has fewer unobserved
+        items), so that short and empty rows still meet enough negatives.
 
     batch_size : int, default=128
         Rows per mini-batch, in training and in inference; memory grows as
@@ -375,6 +393,8 @@ default=None
         "zr_ratio": [Interval(Real, 0, 1, closed="both")],
         "pm_ratio": [Interval(Real, 0, 1, closed="both")],
         "zr_coef": [Interval(Real, 0, None, closed="left")],
+        "negatives_per_interaction": [Interval(Real, 0, None, closed="neither"), None],
+        "min_negatives": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -409,6 +429,8 @@ default=None
         zr_ratio=0.7,
         pm_ratio=0.1,
         zr_coef=0.1,
+        negatives_per_interaction=20.0,
+        min_negatives=200,
         batch_size=128,
         max_epochs=40,
         early_stopping=False,
@@ -439,6 +461,8 @@ default=None
         self.zr_ratio = zr_ratio
         self.pm_ratio = pm_ratio
         self.zr_coef = zr_coef
+        self.negatives_per_interaction = negatives_per_interaction
+        self.min_negatives = min_negatives
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
@@ -527,6 +551,8 @@ default=None
                 zr_ratio=self.zr_ratio,
                 pm_ratio=self.pm_ratio,
                 zr_coef=self.zr_coef,
+                negatives_per_interaction=self.negatives_per_interaction,
+                min_negatives=self.min_negatives,
                 item_dropout=self.item_dropout,
                 condition_dropout=self.condition_dropout,
                 batch_size=self.batch_size,
