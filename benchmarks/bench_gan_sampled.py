@@ -40,7 +40,7 @@ def speed(epochs):
     from sklearn_agn.datasets import make_interactions
 
     X = make_interactions(*SPEED_SHAPE, random_state=0)
-    aug = GANAugmenter(max_epochs=epochs, device="cpu", random_state=0)
+    aug = GANAugmenter(max_iter=epochs, device="cpu", random_state=0)
     start = time.perf_counter()
     aug.fit(X)
     seconds = time.perf_counter() - start

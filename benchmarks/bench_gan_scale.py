@@ -1,7 +1,7 @@
 """GANAugmenter on 100,000 items: one epoch's time and memory, transform throughput.
 
 For each number of users (default 2,000 and 8,000; ~50 interactions each, from
-``make_interactions``), a fresh subprocess fits ``GANAugmenter(max_epochs=1)``
+``make_interactions``), a fresh subprocess fits ``GANAugmenter(max_iter=1)``
 with its default networks (generator 100,000 -> 400 -> 100,000, discriminator
 2 x 100,000 -> 125 -> 1, Adam) and ``batch_size=128``, then transforms every
 row with ``sparse_threshold`` above every row's length, so every row is scored
@@ -43,7 +43,7 @@ def child(n_users, batch_size):
     from sklearn_agn.datasets import make_interactions
 
     X = make_interactions(n_users, N_ITEMS, n_users * PER_USER, random_state=0)
-    aug = GANAugmenter(max_epochs=1, batch_size=batch_size, sparse_threshold=10**9,
+    aug = GANAugmenter(max_iter=1, batch_size=batch_size, sparse_threshold=10**9,
                        device="cpu", random_state=0)
     with PeakRSS(interval=0.01) as fit_peak:
         start = time.perf_counter()

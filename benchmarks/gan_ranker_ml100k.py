@@ -33,12 +33,12 @@ from sklearn_agn.metrics import ndcg_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split
 
 GRID = [
-    {"pm_ratio": 0.1, "zr_coef": 0.1, "max_epochs": 20},
-    {"pm_ratio": 0.1, "zr_coef": 0.1, "max_epochs": 40},
-    {"pm_ratio": 0.3, "zr_coef": 0.1, "max_epochs": 40},
-    {"pm_ratio": 0.1, "zr_coef": 0.05, "max_epochs": 40},
+    {"pm_ratio": 0.1, "zr_coef": 0.1, "max_iter": 20},
+    {"pm_ratio": 0.1, "zr_coef": 0.1, "max_iter": 40},
+    {"pm_ratio": 0.3, "zr_coef": 0.1, "max_iter": 40},
+    {"pm_ratio": 0.1, "zr_coef": 0.05, "max_iter": 40},
     # CFGAN's published ML100K ratios and coefficient (ZP scheme).
-    {"pm_ratio": 0.7, "zr_coef": 0.03, "max_epochs": 40},
+    {"pm_ratio": 0.7, "zr_coef": 0.03, "max_iter": 40},
 ]
 RANDOM_STATE = 0
 

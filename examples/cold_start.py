@@ -32,7 +32,7 @@ X_train, X_test = holdout_split(X, test_size=0.3, random_state=0)
 models = {
     "MostPopular": MostPopular(),
     "MF alone": MFRecommender(n_factors=32, random_state=0),
-    "GAN + MF": make_pipeline(GANAugmenter(max_epochs=8, random_state=0),
+    "GAN + MF": make_pipeline(GANAugmenter(max_iter=8, random_state=0),
                               MFRecommender(n_factors=32, random_state=0)),
     "MF reg=1.0": MFRecommender(n_factors=32, regularization=1.0, random_state=0),
 }

@@ -47,7 +47,7 @@ param_grid = [
 ]
 with tempfile.TemporaryDirectory() as cache:
     pipe = make_pipeline(
-        GANAugmenter(max_epochs=8, random_state=0),
+        GANAugmenter(max_iter=8, random_state=0),
         MFRecommender(n_factors=32, random_state=0),
         memory=cache,
     )

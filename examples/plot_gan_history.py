@@ -5,7 +5,8 @@ interactions, scores the generator's ranking of them (NDCG@20) after every
 epoch, stops once the score has not improved for ``n_iter_no_change`` epochs
 and keeps the best epoch's generator. ``verbose=1`` shows a progress bar with
 the current losses. ``sklearn_agn.plotting.plot_history`` draws
-``history_``: both losses, and the validation score on a second axis with
+``loss_curve_``, ``discriminator_loss_curve_`` and ``validation_scores_``:
+both losses, and the validation score on a second axis with
 the kept epoch marked. Needs matplotlib (``pip install sklearn-agn[plot]``);
 no window opens, the figure is written to a PNG file.
 
@@ -29,17 +30,15 @@ from sklearn_agn.datasets import make_interactions  # noqa: E402
 from sklearn_agn.plotting import plot_history  # noqa: E402
 
 X = make_interactions(1000, 300, 12000, random_state=0)
-gan = GANAugmenter(early_stopping=True, n_iter_no_change=4, max_epochs=40,
+gan = GANAugmenter(early_stopping=True, n_iter_no_change=4, max_iter=40,
                    verbose=1, random_state=0).fit(X)
 
-history = gan.history_
-print(f"ran {gan.n_iter_} of {gan.max_epochs} epochs; kept epoch {gan.best_epoch_} "
-      f"(validation NDCG@{gan.validation_k} = "
-      f"{history['validation_score'][gan.best_epoch_ - 1]:.4f})")
+kept = gan.validation_scores_.index(gan.best_validation_score_) + 1
+print(f"ran {gan.n_iter_} of {gan.max_iter} epochs; kept epoch {kept} "
+      f"(validation NDCG@{gan.validation_k} = {gan.best_validation_score_:.4f})")
 print("epoch  generator loss  discriminator loss  validation NDCG")
-for epoch, values in enumerate(zip(*(history[key] for key in
-                                     ("generator_loss", "discriminator_loss",
-                                      "validation_score"))), start=1):
+curves = zip(gan.loss_curve_, gan.discriminator_loss_curve_, gan.validation_scores_)
+for epoch, values in enumerate(curves, start=1):
     print(f"{epoch:>5} {values[0]:>15.4f} {values[1]:>19.4f} {values[2]:>16.4f}")
 
 fig, ax = plt.subplots(figsize=(7, 4))

@@ -53,7 +53,7 @@ print(f"MF alone: best of {len(mf_settings)} settings, validation NDCG@{K} "
 # 2. GAN + MF, the GAN's density tuned on top of that MF. The GAN trains once,
 # on the fitting part: sparse_threshold and n_generated act in transform only,
 # and being inductive it densifies any user's row, validation's or test's.
-gan = GANAugmenter(max_epochs=8, random_state=0).fit(X_fit)
+gan = GANAugmenter(max_iter=8, random_state=0).fit(X_fit)
 gan_settings = [{"sparse_threshold": 0}]  # augment nobody: MF alone
 gan_settings += [{"sparse_threshold": t, "n_generated": n} for t in (10, 20, 40) for n in (3, 10)]
 gan_scores = [mf.fit(gan.set_params(**p).transform(X_fit)).score(X_fit, X_val)

@@ -27,6 +27,7 @@ ratios.
 """
 
 import copy
+import dataclasses
 
 import numpy as np
 import torch
@@ -40,6 +41,56 @@ from ._gan_networks import Discriminator, Generator, SparseRows, features_tensor
 # The fused Adam kernel is several times faster on CPU for these wide layers,
 # but CPU support only arrived in torch 2.4.
 _FUSED_ADAM_ON_CPU = TorchVersion(torch.__version__) >= "2.4"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """The training hyper-parameters of :class:`~sklearn_agn.GANAugmenter`, validated.
+
+    Each field is the estimator's parameter of the same name (its docstring
+    says what it does); :meth:`from_params` picks them out of ``get_params()``.
+    """
+
+    noise_dim: int
+    g_hidden_sizes: tuple
+    d_hidden_sizes: tuple
+    activation: str
+    g_learning_rate: float
+    d_learning_rate: float
+    g_weight_decay: float
+    g_steps: int
+    d_steps: int
+    zr_ratio: float
+    pm_ratio: float
+    zr_coef: float
+    negatives_per_interaction: float
+    min_negatives: int
+    item_dropout: float
+    condition_dropout: float
+    batch_size: int
+    max_iter: int
+    tol: float
+    n_iter_no_change: int
+    validation_k: int
+
+    @classmethod
+    def from_params(cls, params, **overrides):
+        """The fields' values in ``params`` (a dict), replaced by ``overrides``."""
+        names = [field.name for field in dataclasses.fields(cls)]
+        return cls(**{**{name: params[name] for name in names}, **overrides})
+
+
+@dataclasses.dataclass
+class TrainingLog:
+    """What :func:`fit_cfgan` records, one value per epoch run.
+
+    ``validation_scores`` is None without validation; the generator kept is
+    the one of the epoch of the first best score.
+    """
+
+    loss_curve: list
+    discriminator_loss_curve: list
+    validation_scores: list
 
 
 def _share(ratio, pool):
@@ -197,36 +248,15 @@ def _batches(X, user_attributes, batch_size, noise_dim, device, generator):
 class _TrainingStep:
     """One CFGAN update of the discriminator or of the generator, on one mini-batch.
 
-    Holds the networks, their optimisers, the ZP scheme's settings and the
+    Holds the networks, their optimisers, the :class:`TrainingConfig` and the
     random generators: ``generator`` (torch, on the training device) draws the
     dropouts, ``sampler`` (numpy) the negatives.
     """
 
-    def __init__(
-        self,
-        G,
-        D,
-        *,
-        g_optimizer,
-        d_optimizer,
-        zr_ratio,
-        pm_ratio,
-        zr_coef,
-        g_weight_decay,
-        negatives_per_interaction,
-        min_negatives,
-        item_dropout,
-        condition_dropout,
-        negatives_allowed,
-        generator,
-        sampler,
-    ):
-        self.G, self.D = G, D
-        self.g_weight_decay = g_weight_decay
+    def __init__(self, G, D, config, *, g_optimizer, d_optimizer, negatives_allowed, generator,
+                 sampler):
+        self.G, self.D, self.config = G, D, config
         self.g_optimizer, self.d_optimizer = g_optimizer, d_optimizer
-        self.zr_ratio, self.pm_ratio, self.zr_coef = zr_ratio, pm_ratio, zr_coef
-        self.pool = negatives_per_interaction, min_negatives
-        self.item_dropout, self.condition_dropout = item_dropout, condition_dropout
         # Sorted items that may be sampled as negatives: the warm ones with
         # item attributes, else all.
         self.allowed = (
@@ -245,10 +275,11 @@ class _TrainingStep:
         Returns the shown items (observed + PM) as :class:`SparseRows` and the
         ZR ``(rows, items, weights)`` (see :func:`_zr_weights`).
         """
-        lengths = np.diff(X_batch.indptr)
-        counts = [_negative_counts(lengths, len(self.allowed), self.pm_ratio, *self.pool)]
+        config, lengths = self.config, np.diff(X_batch.indptr)
+        pool = config.negatives_per_interaction, config.min_negatives
+        counts = [_negative_counts(lengths, len(self.allowed), config.pm_ratio, *pool)]
         if zr:
-            counts.append(_negative_counts(lengths, len(self.allowed), self.zr_ratio, *self.pool))
+            counts.append(_negative_counts(lengths, len(self.allowed), config.zr_ratio, *pool))
         samples = _sample_unobserved(X_batch, counts, self.allowed, self.sampler)
         device = rows.rows.device
         pm_rows, pm_items = (torch.from_numpy(a).to(device) for a in samples[0])
@@ -259,7 +290,7 @@ class _TrainingStep:
         if not zr:
             return shown, None
         zr_rows, zr_items = samples[1]
-        weights = _zr_weights(lengths, len(self.allowed), counts[1], self.zr_ratio)[zr_rows]
+        weights = _zr_weights(lengths, len(self.allowed), counts[1], config.zr_ratio)[zr_rows]
         zero = tuple(
             torch.from_numpy(a).to(device)
             for a in (zr_rows, zr_items, weights.astype(np.float32))
@@ -268,19 +299,20 @@ class _TrainingStep:
 
     def _scores(self, rows, noise_, user_features, pairs):
         """Generator scores of ``pairs``, with item and condition dropout."""
-        device = noise_.device
+        device, item_dropout = noise_.device, self.config.item_dropout
+        condition_dropout = self.config.condition_dropout
         # Item dropout: some warm items are scored from their attributes only.
         free = None
-        if self.free_allowed is not None and self.item_dropout:
+        if self.free_allowed is not None and item_dropout:
             draw = torch.rand(len(self.free_allowed), device=device, generator=self.rng)
-            free = self.free_allowed & (draw >= self.item_dropout)
+            free = self.free_allowed & (draw >= item_dropout)
         # Condition dropout: some users are seen through their attributes only,
         # as a user with an empty row will be, and as many through their row
         # only, as a user whose attributes are unknown will be.
-        if user_features is not None and self.condition_dropout:
+        if user_features is not None and condition_dropout:
             draw = torch.rand(rows.n_rows, device=device, generator=self.rng)
-            rows = rows.drop_rows(draw < self.condition_dropout)
-            hide = (draw >= self.condition_dropout) & (draw < 2 * self.condition_dropout)
+            rows = rows.drop_rows(draw < condition_dropout)
+            hide = (draw >= condition_dropout) & (draw < 2 * condition_dropout)
             user_features = user_features * ~hide[:, None]
         return self.G.pair_scores(rows, noise_, pairs, user_features, free)
 
@@ -297,7 +329,8 @@ class _TrainingStep:
 
     def generator(self, X_batch, rows, noise_, user_features):
         """One generator update; returns its loss."""
-        zr = bool(self.zr_coef and self.zr_ratio)
+        config = self.config
+        zr = bool(config.zr_coef and config.zr_ratio)
         shown, zero = self._samples(X_batch, rows, zr)
         n_shown = len(shown.rows)
         pairs = (shown.rows, shown.indices)
@@ -315,50 +348,23 @@ class _TrainingStep:
             self.D.requires_grad_(True)
         if zr:
             zr_loss = (zero[2] * scores[n_shown:].square()).sum()
-            loss = loss + self.zr_coef * zr_loss / rows.n_rows
-        penalty = 0.5 * self.g_weight_decay * self.G.table_penalty(rows, pairs[1])
+            loss = loss + config.zr_coef * zr_loss / rows.n_rows
+        penalty = 0.5 * config.g_weight_decay * self.G.table_penalty(rows, pairs[1])
         self.g_optimizer.zero_grad()
         (loss + penalty).backward()
         self.g_optimizer.step()
         return loss.item()
 
 
-def fit_cfgan(
-    X,
-    *,
-    item_attributes=None,
-    user_attributes=None,
-    validation=None,
-    noise_dim,
-    g_hidden_sizes,
-    d_hidden_sizes,
-    activation,
-    g_learning_rate,
-    d_learning_rate,
-    g_weight_decay,
-    g_steps,
-    d_steps,
-    zr_ratio,
-    pm_ratio,
-    zr_coef,
-    negatives_per_interaction,
-    min_negatives,
-    item_dropout,
-    condition_dropout,
-    batch_size,
-    max_epochs,
-    n_iter_no_change,
-    validation_k,
-    device,
-    seed,
-    progress=None,
-):
+def fit_cfgan(X, config, *, item_attributes=None, user_attributes=None, validation=None,
+              device, seed, progress=None):
     """Train a CFGAN generator on the sparsity pattern of canonical CSR ``X``.
 
     Parameters
     ----------
     X : csr_matrix of shape (n_users, n_items)
         Training rows; stored entries are interactions.
+    config : TrainingConfig
     item_attributes : ndarray or sparse matrix of shape (n_items, n_item_features) or None
         Validated attributes of the columns of ``X``.
     user_attributes : ndarray or CSR matrix of shape (n_users, n_user_features) or None
@@ -367,14 +373,9 @@ def fit_cfgan(
         ``(X_in, X_out)``: rows (aligned with ``X`` and ``user_attributes``)
         to condition on and their held-out items. The generator's
         NDCG@``validation_k`` on ``X_out`` is computed every epoch; training
-        stops after ``n_iter_no_change`` epochs without improvement and the
-        best epoch's weights are kept.
-    noise_dim, g_hidden_sizes, d_hidden_sizes, activation, g_learning_rate, \
-d_learning_rate, g_weight_decay, g_steps, d_steps, zr_ratio, pm_ratio, zr_coef, \
-negatives_per_interaction, min_negatives, item_dropout, condition_dropout, batch_size, \
-max_epochs, n_iter_no_change, validation_k
-        The estimator's hyper-parameters of the same names
-        (:class:`~sklearn_agn.GANAugmenter`).
+        stops after ``n_iter_no_change`` epochs without an improvement of
+        more than ``tol`` on the best score, and the best epoch's weights are
+        kept.
     device : torch.device
     seed : int
         Seeds weight initialisation, shuffling, noise and negative sampling.
@@ -385,11 +386,7 @@ max_epochs, n_iter_no_change, validation_k
     -------
     generator : Generator
         On the CPU, in eval mode.
-    history : dict of lists
-        ``generator_loss``, ``discriminator_loss``, ``validation_score``
-        (NaN without ``validation``), one value per epoch.
-    best_epoch : int
-        The 1-based epoch whose weights the generator holds.
+    log : TrainingLog
     """
     n_items = X.shape[1]
     init_gen = torch.Generator().manual_seed(seed)
@@ -401,14 +398,14 @@ max_epochs, n_iter_no_change, validation_k
         warm = torch.from_numpy(np.bincount(X.indices, minlength=n_items) > 0)
     G = Generator(
         n_items,
-        noise_dim,
-        g_hidden_sizes,
-        activation,
+        config.noise_dim,
+        config.g_hidden_sizes,
+        config.activation,
         item_attributes=None if item_attributes is None else features_tensor(item_attributes),
         warm_items=warm,
         n_user_features=0 if user_attributes is None else user_attributes.shape[1],
     )
-    D = Discriminator(n_items, d_hidden_sizes, activation)
+    D = Discriminator(n_items, config.d_hidden_sizes, config.activation)
     init_weights(G, init_gen)
     init_weights(D, init_gen)
     G.to(device)
@@ -417,16 +414,9 @@ max_epochs, n_iter_no_change, validation_k
     step = _TrainingStep(
         G,
         D,
-        g_optimizer=_LazyAdam(G, g_learning_rate, g_weight_decay, fused),
-        d_optimizer=_LazyAdam(D, d_learning_rate, 0.0, fused),
-        zr_ratio=zr_ratio,
-        pm_ratio=pm_ratio,
-        zr_coef=zr_coef,
-        g_weight_decay=g_weight_decay,
-        negatives_per_interaction=negatives_per_interaction,
-        min_negatives=min_negatives,
-        item_dropout=item_dropout,
-        condition_dropout=condition_dropout,
+        config,
+        g_optimizer=_LazyAdam(G, config.g_learning_rate, config.g_weight_decay, fused),
+        d_optimizer=_LazyAdam(D, config.d_learning_rate, 0.0, fused),
         negatives_allowed=None if warm is None else warm.to(device),
         generator=train_gen,
         # Drawn on the CPU with numpy: the same negatives on any device.
@@ -435,42 +425,44 @@ max_epochs, n_iter_no_change, validation_k
 
     def passes(n_passes):
         for _ in range(n_passes):
-            yield from _batches(X, user_attributes, batch_size, noise_dim, device, train_gen)
+            yield from _batches(X, user_attributes, config.batch_size, config.noise_dim, device,
+                                train_gen)
 
-    history = {"generator_loss": [], "discriminator_loss": [], "validation_score": []}
-    best_score, best_epoch, best_state, stale = -np.inf, 0, None, 0
-    for epoch in range(1, max_epochs + 1):
+    log = TrainingLog([], [], None if validation is None else [])
+    best_score, best_state, stale = -np.inf, None, 0
+    for _ in range(config.max_iter):
         G.train()
-        d_losses = [step.discriminator(*batch) for batch in passes(d_steps)]
-        g_losses = [step.generator(*batch) for batch in passes(g_steps)]
-        history["discriminator_loss"].append(float(np.mean(d_losses)))
-        history["generator_loss"].append(float(np.mean(g_losses)))
-        if validation is None:
-            score, best_epoch = float("nan"), epoch
-        else:
+        d_losses = [step.discriminator(*batch) for batch in passes(config.d_steps)]
+        g_losses = [step.generator(*batch) for batch in passes(config.g_steps)]
+        log.discriminator_loss_curve.append(float(np.mean(d_losses)))
+        log.loss_curve.append(float(np.mean(g_losses)))
+        score = float("nan")
+        if validation is not None:
             G.eval()
             # Scored as the fitted estimator will score (float64): the
             # choice of epoch then does not depend on the CPU either.
             score = validation_ndcg(
-                scoring_copy(G, device), *validation, validation_k, batch_size, device, user_attributes=user_attributes
+                scoring_copy(G, device), *validation, config.validation_k, config.batch_size,
+                device, user_attributes=user_attributes,
             )
+            log.validation_scores.append(score)
+            # As in MLPClassifier: the patience resets on a gain of at least
+            # ``tol``, the kept weights follow the best score.
+            stale = stale + 1 if score < best_score + config.tol else 0
             if score > best_score:
-                best_score, best_epoch, stale = score, epoch, 0
+                best_score = score
                 best_state = copy.deepcopy(G.state_dict())
-            else:
-                stale += 1
-        history["validation_score"].append(score)
         if progress is not None:
             progress.update(1)
             progress.set_postfix(
-                g_loss=f"{history['generator_loss'][-1]:.4f}",
-                d_loss=f"{history['discriminator_loss'][-1]:.4f}",
+                g_loss=f"{log.loss_curve[-1]:.4f}",
+                d_loss=f"{log.discriminator_loss_curve[-1]:.4f}",
                 val=f"{score:.4f}",
             )
-        if validation is not None and stale >= n_iter_no_change:
+        if validation is not None and stale >= config.n_iter_no_change:
             break
 
     if best_state is not None:
         G.load_state_dict(best_state)
     # Kept on the CPU so that a fitted estimator pickles and loads anywhere.
-    return G.cpu().eval(), history, best_epoch
+    return G.cpu().eval(), log

@@ -51,7 +51,7 @@ def generated_mask(X):
     >>> import numpy as np
     >>> from sklearn_agn.augmentation import GANAugmenter, generated_mask
     >>> X = (np.random.RandomState(0).random_sample((40, 30)) < 0.2).astype(float)
-    >>> gan = GANAugmenter(max_epochs=1, sparse_threshold=100, n_generated=2, random_state=0)
+    >>> gan = GANAugmenter(max_iter=1, sparse_threshold=100, n_generated=2, random_state=0)
     >>> X_aug = gan.fit_transform(X)
     >>> int(generated_mask(X_aug).sum()), int(generated_mask(X_aug).multiply(X).sum())
     (80, 0)
@@ -221,15 +221,21 @@ default=None
         Rows per mini-batch, in training and in inference; memory grows as
         ``batch_size * n_items``.
 
-    max_epochs : int, default=40
-        Maximum number of epochs (``d_steps`` then ``g_steps`` passes).
+    max_iter : int, default=40
+        Maximum number of epochs (``d_steps`` then ``g_steps`` passes). An
+        adversarial loss does not converge to a minimum, so without
+        ``early_stopping`` every epoch is run.
+
+    tol : float, default=1e-4
+        With ``early_stopping``: a validation score that does not beat the
+        best so far by at least ``tol`` counts as no improvement.
 
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of each row's interactions, train on
         the rest, track the generator's NDCG@``validation_k`` ranking of the
         held-out items (conditioning on the rest) after every epoch, stop after
-        ``n_iter_no_change`` epochs without improvement and keep the best
-        epoch's generator. Nothing outside ``X`` is used.
+        ``n_iter_no_change`` epochs without improvement (see ``tol``) and keep
+        the best epoch's generator. Nothing outside ``X`` is used.
 
     validation_fraction : float in (0, 1), default=0.1
         Share of each row's interactions held out when ``early_stopping``.
@@ -257,16 +263,22 @@ default=None
     generator_ : torch.nn.Module
         The trained generator, on the CPU.
 
-    history_ : dict of list of float
-        Per epoch: ``"generator_loss"``, ``"discriminator_loss"`` and
-        ``"validation_score"`` (NaN without ``early_stopping``).
+    loss_curve_ : list of float
+        The generator's mean loss in each epoch.
+
+    discriminator_loss_curve_ : list of float
+        The discriminator's mean loss in each epoch.
+
+    validation_scores_ : list of float or None
+        The generator's validation NDCG@``validation_k`` after each epoch
+        with ``early_stopping``, else None.
+
+    best_validation_score_ : float or None
+        The best of ``validation_scores_``, whose epoch's generator is kept,
+        or None without ``early_stopping``.
 
     n_iter_ : int
         Number of epochs run.
-
-    best_epoch_ : int
-        Epoch (from 1) whose generator is kept: the best validation epoch with
-        ``early_stopping``, else the last.
 
     item_popularity_ : ndarray of shape (n_items,)
         Share of training rows that hold each item; :meth:`sample` starts its
@@ -355,7 +367,7 @@ default=None
     >>> from sklearn_agn.augmentation import GANAugmenter
     >>> rng = np.random.RandomState(0)
     >>> X = sp.csr_matrix((rng.random_sample((40, 30)) < 0.3).astype(float))
-    >>> aug = GANAugmenter(sparse_threshold=8, n_generated=3, max_epochs=2,
+    >>> aug = GANAugmenter(sparse_threshold=8, n_generated=3, max_iter=2,
     ...                    random_state=0).fit(X)
     >>> X_aug = aug.transform(X)
     >>> X_aug.shape
@@ -396,7 +408,8 @@ default=None
         "negatives_per_interaction": [Interval(Real, 0, None, closed="neither"), None],
         "min_negatives": [Interval(Integral, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -432,7 +445,8 @@ default=None
         negatives_per_interaction=20.0,
         min_negatives=200,
         batch_size=128,
-        max_epochs=40,
+        max_iter=40,
+        tol=1e-4,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -464,7 +478,8 @@ default=None
         self.negatives_per_interaction = negatives_per_interaction
         self.min_negatives = min_negatives
         self.batch_size = batch_size
-        self.max_epochs = max_epochs
+        self.max_iter = max_iter
+        self.tol = tol
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
@@ -531,34 +546,18 @@ default=None
             validation = (X_train, X_held_out)
 
         seed = int(rng.randint(np.iinfo(np.int32).max - 1))
+        config = _cfgan.TrainingConfig.from_params(
+            self.get_params(), g_hidden_sizes=g_hidden_sizes, d_hidden_sizes=d_hidden_sizes
+        )
         with tqdm(
-            total=self.max_epochs, desc="GANAugmenter", disable=not self.verbose, leave=False
+            total=self.max_iter, desc="GANAugmenter", disable=not self.verbose, leave=False
         ) as progress:
-            generator, history, best_epoch = _cfgan.fit_cfgan(
+            generator, log = _cfgan.fit_cfgan(
                 X_train,
+                config,
                 item_attributes=item_attributes,
                 user_attributes=user_attributes,
                 validation=validation,
-                noise_dim=self.noise_dim,
-                g_hidden_sizes=g_hidden_sizes,
-                d_hidden_sizes=d_hidden_sizes,
-                activation=self.activation,
-                g_learning_rate=self.g_learning_rate,
-                d_learning_rate=self.d_learning_rate,
-                g_weight_decay=self.g_weight_decay,
-                g_steps=self.g_steps,
-                d_steps=self.d_steps,
-                zr_ratio=self.zr_ratio,
-                pm_ratio=self.pm_ratio,
-                zr_coef=self.zr_coef,
-                negatives_per_interaction=self.negatives_per_interaction,
-                min_negatives=self.min_negatives,
-                item_dropout=self.item_dropout,
-                condition_dropout=self.condition_dropout,
-                batch_size=self.batch_size,
-                max_epochs=self.max_epochs,
-                n_iter_no_change=self.n_iter_no_change,
-                validation_k=self.validation_k,
                 device=device,
                 seed=seed,
                 progress=progress if self.verbose else None,
@@ -570,8 +569,14 @@ default=None
         )
         # Learned attributes are set together, once training is complete, so
         # that an interrupted fit leaves the estimator as it was.
-        self.generator_, self.history_, self.best_epoch_ = generator, history, best_epoch
-        self.n_iter_ = len(history["generator_loss"])
+        self.generator_ = generator
+        self.loss_curve_ = log.loss_curve
+        self.discriminator_loss_curve_ = log.discriminator_loss_curve
+        self.validation_scores_ = log.validation_scores
+        self.best_validation_score_ = (
+            None if log.validation_scores is None else max(log.validation_scores)
+        )
+        self.n_iter_ = len(log.loss_curve)
         self.item_popularity_ = item_popularity
         self.row_lengths_ = np.diff(X.indptr)
         self.cold_items_ = cold_items

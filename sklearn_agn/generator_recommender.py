@@ -32,7 +32,7 @@ class CFGANRecommender(BaseRecommender):
     augmenter : GANAugmenter or None, default=None
         The GAN to train, cloned in ``fit``; None means ``GANAugmenter()``.
         Pass an instance to set its parameters, and tune them as
-        ``augmenter__<name>`` in a search (e.g. ``augmenter__max_epochs``).
+        ``augmenter__<name>`` in a search (e.g. ``augmenter__max_iter``).
         Its ``random_state`` seeds the training.
     k : int, default=10
         Number of items ``predict`` returns per user, and the cut-off of ``score``.
@@ -77,7 +77,7 @@ class CFGANRecommender(BaseRecommender):
     >>> from sklearn_agn.augmentation import GANAugmenter
     >>> rng = np.random.RandomState(0)
     >>> X = (rng.random_sample((40, 30)) < 0.3).astype(float)
-    >>> gan = GANAugmenter(max_epochs=2, random_state=0)
+    >>> gan = GANAugmenter(max_iter=2, random_state=0)
     >>> model = CFGANRecommender(gan, k=3).fit(X)
     >>> model.predict(X[:2]).shape
     (2, 3)

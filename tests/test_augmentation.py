@@ -29,7 +29,7 @@ FAST = dict(
     batch_size=32,
     g_learning_rate=3e-3,
     d_learning_rate=3e-3,
-    max_epochs=20,
+    max_iter=20,
     sparse_threshold=5,
     n_generated=5,
     device="cpu",
@@ -80,7 +80,7 @@ def generated_part(X_aug, X):
             g_hidden_sizes=(8,),
             d_hidden_sizes=(4,),
             noise_dim=2,
-            max_epochs=2,
+            max_iter=2,
             g_steps=1,
             d_steps=1,
             sparse_threshold=3,
@@ -156,7 +156,8 @@ def test_same_random_state_gives_identical_results(data, fitted):
     other = GANAugmenter(**FAST).fit(X)
     assert (other.transform(X) != fitted.transform(X)).nnz == 0
     np.testing.assert_array_equal(other.score_items(X), fitted.score_items(X))
-    np.testing.assert_equal(other.history_, fitted.history_)
+    assert other.loss_curve_ == fitted.loss_curve_
+    assert other.discriminator_loss_curve_ == fitted.discriminator_loss_curve_
     different = GANAugmenter(**{**FAST, "random_state": 1}).fit(X)
     assert not np.array_equal(different.score_items(X), fitted.score_items(X))
 
@@ -245,28 +246,39 @@ def test_sparse_threshold_zero_disables_augmentation(data, fitted):
     assert (est.transform(X) != X).nnz == 0
 
 
-def test_history_has_one_entry_per_epoch(fitted):
-    assert fitted.n_iter_ == FAST["max_epochs"] == fitted.best_epoch_
-    for key in ("generator_loss", "discriminator_loss", "validation_score"):
-        assert len(fitted.history_[key]) == fitted.n_iter_
-    assert np.isfinite(fitted.history_["generator_loss"]).all()
-    assert np.isnan(fitted.history_["validation_score"]).all()
+def test_loss_curves_have_one_entry_per_epoch(fitted):
+    assert fitted.n_iter_ == FAST["max_iter"]
+    assert len(fitted.loss_curve_) == len(fitted.discriminator_loss_curve_) == fitted.n_iter_
+    assert np.isfinite(fitted.loss_curve_ + fitted.discriminator_loss_curve_).all()
+    assert fitted.validation_scores_ is None and fitted.best_validation_score_ is None
+
+
+def test_gains_below_tol_do_not_count_as_improvements(data):
+    # The first epoch is an improvement on nothing; with a tol no NDCG can
+    # beat, none after it is, so training stops n_iter_no_change epochs later.
+    X, _, _ = data
+    est = GANAugmenter(**{**FAST, "max_iter": 60}, early_stopping=True, validation_fraction=0.2,
+                       n_iter_no_change=2, tol=1.0).fit(X)
+    assert est.n_iter_ == 3
+    # The kept generator is still the best one.
+    assert est.best_validation_score_ == max(est.validation_scores_)
 
 
 def test_early_stopping_keeps_best_epoch(data):
     X, _, _ = data
     est = GANAugmenter(
-        **{**FAST, "max_epochs": 60, "g_learning_rate": 3e-2, "d_learning_rate": 3e-2},
+        **{**FAST, "max_iter": 60, "g_learning_rate": 3e-2, "d_learning_rate": 3e-2},
         early_stopping=True,
         validation_fraction=0.2,
         n_iter_no_change=3,
         validation_k=5,
     ).fit(X)
-    scores = est.history_["validation_score"]
+    scores = est.validation_scores_
     assert len(scores) == est.n_iter_
-    assert est.best_epoch_ == int(np.argmax(scores)) + 1
+    assert est.best_validation_score_ == max(scores)
+    best_epoch = int(np.argmax(scores)) + 1
     if est.n_iter_ < 60:
-        assert est.n_iter_ == est.best_epoch_ + 3
+        assert est.n_iter_ == best_epoch + 3
     # The kept generator reproduces the best score on the same internal split.
     X_in, X_out = holdout_split(X, 0.2, random_state=check_random_state(0))
     ranked = top_k(est.score_items(X_in), 5, exclude=X_in.astype(bool))
@@ -314,7 +326,7 @@ def test_pandas_output_raises_clearly(data, fitted):
 
 def test_verbose_shows_progress_bar(data, capsys):
     X, _, _ = data
-    GANAugmenter(**{**FAST, "max_epochs": 2}, verbose=1).fit(X)
+    GANAugmenter(**{**FAST, "max_iter": 2}, verbose=1).fit(X)
     err = capsys.readouterr().err
     assert "GANAugmenter" in err and "g_loss" in err and "d_loss" in err
 

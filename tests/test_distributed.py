@@ -32,7 +32,7 @@ def _search(scoring, n_jobs):
     X_train, X_test = holdout_split(X, 0.25, random_state=0)
     pipe = make_pipeline(
         GANAugmenter(sparse_threshold=10, n_generated=3, noise_dim=4, g_hidden_sizes=(16,),
-                     d_hidden_sizes=(8,), max_epochs=2, batch_size=32, device="cpu",
+                     d_hidden_sizes=(8,), max_iter=2, batch_size=32, device="cpu",
                      random_state=0),
         MFRecommender(n_factors=4, n_iter=3, k=5, random_state=0, device="cpu"),
     )

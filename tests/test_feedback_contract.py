@@ -101,7 +101,7 @@ def test_stale_mark_is_an_error():
 def test_augmenter_output_is_marked_and_filtered_in_a_pipeline():
     X = make_interactions(150, 50, 1200, random_state=1)
     pipe = make_pipeline(
-        GANAugmenter(sparse_threshold=100, n_generated=5, max_epochs=2, random_state=0),
+        GANAugmenter(sparse_threshold=100, n_generated=5, max_iter=2, random_state=0),
         MFRecommender(n_factors=4, n_iter=3, random_state=0),
     ).fit(X)
     X_aug = pipe[0].transform(X)
@@ -135,7 +135,7 @@ def test_k_reaches_the_recommender_with_and_without_routing(routing):
     X_train, X_test = holdout_split(X, 0.2, random_state=0)
     with sklearn.config_context(enable_metadata_routing=routing):
         pipe = make_pipeline(
-            GANAugmenter(sparse_threshold=5, n_generated=2, max_epochs=1, random_state=0),
+            GANAugmenter(sparse_threshold=5, n_generated=2, max_iter=1, random_state=0),
             MFRecommender(n_factors=4, n_iter=2, random_state=0),
         ).fit(X_train)
         assert pipe.predict(X_train[:4], k=7).shape == (4, 7)
@@ -152,7 +152,7 @@ def test_attribute_ridge_mf_folds_generated_feedback_in_as_its_mf_does():
     # the mark turned the generated entries into real ones (preference 1,
     # counted in the penalty), scores about 0.2 away from mf_'s.
     X = make_interactions(150, 50, 1200, random_state=1)
-    X_aug = GANAugmenter(sparse_threshold=100, n_generated=5, max_epochs=1,
+    X_aug = GANAugmenter(sparse_threshold=100, n_generated=5, max_iter=1,
                          random_state=0).fit_transform(X)
     attributes = np.random.RandomState(0).rand(50, 3)
     model = AttributeRidgeMF(MFRecommender(n_factors=4, n_iter=3, random_state=0),
@@ -190,7 +190,7 @@ def test_gan_learns_from_real_interactions_only():
     # entries are not training data, and early stopping's split (which refuses
     # generated feedback) sees the real interactions only.
     X = make_interactions(60, 40, 500, random_state=0)
-    small = dict(g_hidden_sizes=(8,), d_hidden_sizes=(4,), noise_dim=2, max_epochs=2,
+    small = dict(g_hidden_sizes=(8,), d_hidden_sizes=(4,), noise_dim=2, max_iter=2,
                  sparse_threshold=10, n_generated=3, device="cpu", random_state=0)
     X_aug = GANAugmenter(**small).fit_transform(X)
     assert generated_mask(X_aug).nnz > 0

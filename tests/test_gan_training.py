@@ -8,6 +8,7 @@ from sklearn_agn._cfgan import (
     _LazyAdam,
     _negative_counts,
     _sample_unobserved,
+    TrainingConfig,
     _TrainingStep,
     _zr_weights,
 )
@@ -113,7 +114,7 @@ def test_sparse_discriminator_input_has_the_dense_gradients():
 
 
 FAST = dict(g_hidden_sizes=(32,), d_hidden_sizes=(16,), noise_dim=4, batch_size=32,
-            g_learning_rate=3e-3, d_learning_rate=3e-3, max_epochs=30, device="cpu")
+            g_learning_rate=3e-3, d_learning_rate=3e-3, max_iter=30, device="cpu")
 
 
 def test_sampled_training_learns_the_block_structure():
@@ -131,7 +132,7 @@ def test_sampled_training_learns_the_block_structure():
 
 def test_sampled_training_is_reproducible():
     X, _ = block_interactions(n_users=60, n_items=60)
-    fit = [GANAugmenter(random_state=3, **dict(FAST, max_epochs=3)).fit(X) for _ in range(2)]
+    fit = [GANAugmenter(random_state=3, **dict(FAST, max_iter=3)).fit(X) for _ in range(2)]
     for a, b in zip(fit[0].generator_.parameters(), fit[1].generator_.parameters()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
@@ -144,11 +145,12 @@ def test_cold_items_are_never_sampled_as_negatives():
     X.eliminate_zeros()
     warm = torch.from_numpy(np.bincount(X.indices, minlength=30) > 0)
     G = Generator(30, 2, (4,), "sigmoid", item_attributes=torch.eye(30), warm_items=warm)
+    config = TrainingConfig.from_params(GANAugmenter(
+        zr_ratio=1.0, pm_ratio=0.0, zr_coef=0.1, negatives_per_interaction=None, min_negatives=0,
+        item_dropout=0.5, condition_dropout=0.0).get_params())
     step = _TrainingStep(
-        G, Discriminator(30, (3,), "sigmoid"), g_optimizer=None, d_optimizer=None,
-        zr_ratio=1.0, pm_ratio=0.0, zr_coef=0.1, g_weight_decay=0.0, negatives_per_interaction=None,
-        min_negatives=0, item_dropout=0.5, condition_dropout=0.0, negatives_allowed=warm,
-        generator=torch.Generator(), sampler=np.random.default_rng(0),
+        G, Discriminator(30, (3,), "sigmoid"), config, g_optimizer=None, d_optimizer=None,
+        negatives_allowed=warm, generator=torch.Generator(), sampler=np.random.default_rng(0),
     )
     shown, (rows, items, weights) = step._samples(X, SparseRows.from_csr(X, "cpu"), zr=True)
     np.testing.assert_array_equal(weights.numpy(), 1.0)  # sampled in full

@@ -15,7 +15,7 @@ from sklearn_agn.model_selection import UserKFold, holdout_split
 
 from ._synthetic import block_interactions
 
-SMALL_GAN = {"g_hidden_sizes": (8,), "d_hidden_sizes": (4,), "noise_dim": 2, "max_epochs": 2,
+SMALL_GAN = {"g_hidden_sizes": (8,), "d_hidden_sizes": (4,), "noise_dim": 2, "max_iter": 2,
              "g_steps": 1, "d_steps": 1, "device": "cpu"}
 
 
@@ -35,7 +35,7 @@ def blocks():
     X, groups = block_interactions(n_users=120, n_items=60, n_blocks=3, density=0.5, seed=0)
     X_fit, X_held_out = holdout_split(X, 0.3, random_state=0)
     gan = GANAugmenter(g_hidden_sizes=(32,), d_hidden_sizes=(16,), batch_size=32,
-                       g_learning_rate=3e-3, d_learning_rate=3e-3, max_epochs=20,
+                       g_learning_rate=3e-3, d_learning_rate=3e-3, max_iter=20,
                        random_state=0, device="cpu")
     return X_fit, X_held_out, groups, CFGANRecommender(gan, k=5).fit(X_fit)
 
@@ -69,18 +69,18 @@ def test_augmenter_is_cloned_and_tunable():
     model = CFGANRecommender(gan, k=3).fit(X)
     assert model.augmenter_ is not gan and not hasattr(gan, "generator_")
     search = GridSearchCV(CFGANRecommender(gan, k=3),
-                          {"augmenter__max_epochs": [1, 2]}, cv=UserKFold(2, shuffle=True, random_state=0))
+                          {"augmenter__max_iter": [1, 2]}, cv=UserKFold(2, shuffle=True, random_state=0))
     search.fit(*holdout_split(X, 0.3, random_state=0))
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.best_estimator_.augmenter_.n_iter_ == search.best_params_[
-        "augmenter__max_epochs"]
+        "augmenter__max_iter"]
 
 
 def test_default_augmenter_is_a_default_gan():
     X, _ = block_interactions(n_users=20, n_items=12, seed=2)
     model = CFGANRecommender().set_params(k=2)
     model.fit(X)  # None means GANAugmenter(), 40 epochs on a tiny matrix
-    assert model.augmenter is None and model.augmenter_.n_iter_ == GANAugmenter().max_epochs
+    assert model.augmenter is None and model.augmenter_.n_iter_ == GANAugmenter().max_iter
 
 
 def test_pickle_round_trip_predicts_the_same(blocks):

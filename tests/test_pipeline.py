@@ -13,7 +13,7 @@ from sklearn_agn.metrics import make_ranking_scorer, ndcg_at_k, precision_at_k, 
 from sklearn_agn.model_selection import UserKFold, holdout_split
 
 GAN = dict(g_hidden_sizes=(16,), d_hidden_sizes=(8,), noise_dim=2, batch_size=32,
-           max_epochs=3, sparse_threshold=8, n_generated=3, device="cpu")
+           max_iter=3, sparse_threshold=8, n_generated=3, device="cpu")
 MF = dict(n_factors=4, n_iter=3, k=5)
 
 
@@ -80,9 +80,9 @@ def test_search_trains_only_on_training_rows(split, monkeypatch):
     seen = []
     original = _cfgan.fit_cfgan
 
-    def recording(X_train, **kwargs):
+    def recording(X_train, config, **kwargs):
         seen.append(X_train.copy())
-        return original(X_train, **kwargs)
+        return original(X_train, config, **kwargs)
 
     monkeypatch.setattr(_cfgan, "fit_cfgan", recording)
     cv = UserKFold(3, shuffle=True, random_state=0)

@@ -30,15 +30,15 @@ def X():
 @pytest.fixture(scope="module")
 def fitted_es(X):
     """Fitted with early stopping: the history holds validation scores."""
-    return GANAugmenter(max_epochs=4, n_iter_no_change=10, early_stopping=True,
+    return GANAugmenter(max_iter=4, n_iter_no_change=10, early_stopping=True,
                         validation_fraction=0.2, g_hidden_sizes=(16,), d_hidden_sizes=(8,),
                         g_steps=1, d_steps=1, device="cpu", random_state=0).fit(X)
 
 
 @pytest.fixture(scope="module")
 def fitted_plain(X):
-    """Fitted without early stopping: validation scores are NaN."""
-    return GANAugmenter(max_epochs=3, g_hidden_sizes=(16,), d_hidden_sizes=(8,),
+    """Fitted without early stopping: no validation scores."""
+    return GANAugmenter(max_iter=3, g_hidden_sizes=(16,), d_hidden_sizes=(8,),
                         g_steps=1, d_steps=1, device="cpu", random_state=0).fit(X)
 
 
@@ -47,35 +47,36 @@ def _lines_by_label(fig):
 
 
 def test_plots_history_values_with_validation(fitted_es):
-    history = fitted_es.history_
     ax = plot_history(fitted_es)
     lines = _lines_by_label(ax.figure)
     n = fitted_es.n_iter_
-    for label, key in [("generator loss", "generator_loss"),
-                       ("discriminator loss", "discriminator_loss"),
-                       (f"validation NDCG@{fitted_es.validation_k}", "validation_score")]:
+    for label, curve in [("generator loss", fitted_es.loss_curve_),
+                         ("discriminator loss", fitted_es.discriminator_loss_curve_),
+                         (f"validation NDCG@{fitted_es.validation_k}",
+                          fitted_es.validation_scores_)]:
         x, y = lines[label].get_data()
         np.testing.assert_array_equal(x, np.arange(1, n + 1))
-        np.testing.assert_allclose(y, history[key])
+        np.testing.assert_allclose(y, curve)
     # Losses on the returned axes, the validation curve on a twin axes.
     assert {line.get_label() for line in ax.get_lines()} == {"generator loss",
                                                              "discriminator loss"}
     assert len(ax.figure.axes) == 2
-    best = lines[f"kept epoch ({fitted_es.best_epoch_})"]
-    assert np.all(np.asarray(best.get_xdata()) == fitted_es.best_epoch_)
+    kept = int(np.argmax(fitted_es.validation_scores_)) + 1
+    best = lines[f"kept epoch ({kept})"]
+    assert np.all(np.asarray(best.get_xdata()) == kept)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[:3] == ["generator loss", "discriminator loss",
                           f"validation NDCG@{fitted_es.validation_k}"]
 
 
-def test_no_validation_axis_when_scores_are_nan(fitted_plain):
-    assert np.isnan(fitted_plain.history_["validation_score"]).all()
+def test_no_validation_axis_without_early_stopping(fitted_plain):
+    assert fitted_plain.validation_scores_ is None
     ax = plot_history(fitted_plain)
     assert len(ax.figure.axes) == 1
     assert [line.get_label() for line in ax.get_lines()] == ["generator loss",
                                                              "discriminator loss"]
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(),
-                               fitted_plain.history_["generator_loss"])
+                               fitted_plain.loss_curve_)
 
 
 def test_draws_on_given_axes(fitted_plain):
@@ -86,18 +87,13 @@ def test_draws_on_given_axes(fitted_plain):
     assert len(right.get_lines()) == 2
 
 
-def test_accepts_history_dict_and_pipeline(fitted_plain, X):
-    history = {"generator_loss": [3.0, 2.0], "discriminator_loss": [1.0, 1.5]}
-    ax = plot_history(history)
-    np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), [1.0, 1.5])
-    assert len(ax.figure.axes) == 1
-
-    pipe = make_pipeline(GANAugmenter(max_epochs=2, g_hidden_sizes=(8,), d_hidden_sizes=(4,),
+def test_accepts_a_pipeline(X):
+    pipe = make_pipeline(GANAugmenter(max_iter=2, g_hidden_sizes=(8,), d_hidden_sizes=(4,),
                                       g_steps=1, d_steps=1, device="cpu", random_state=0),
                          MFRecommender(n_factors=4, n_iter=2, random_state=0)).fit(X)
     ax = plot_history(pipe)
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(),
-                               pipe[0].history_["generator_loss"])
+                               pipe[0].loss_curve_)
 
 
 def test_unfitted_estimator_raises_not_fitted():
@@ -107,7 +103,8 @@ def test_unfitted_estimator_raises_not_fitted():
         plot_history(make_pipeline(GANAugmenter(), MFRecommender()))
 
 
-@pytest.mark.parametrize("bad", [None, [1.0, 2.0], np.ones(3), "history", MFRecommender()])
+@pytest.mark.parametrize("bad", [None, {"loss_curve_": [1.0]}, np.ones(3), "history",
+                                 MFRecommender()])
 def test_wrong_input_raises_type_error(bad):
     with pytest.raises(TypeError, match="GANAugmenter"):
         plot_history(bad)
@@ -118,16 +115,7 @@ def test_pipeline_without_augmenter_raises_type_error():
         plot_history(make_pipeline(MFRecommender()))
 
 
-@pytest.mark.parametrize("history, match", [
-    ({"generator_loss": [1.0]}, "discriminator_loss"),
-    ({"generator_loss": [1.0, 2.0], "discriminator_loss": [1.0]}, "one value per epoch"),
-])
-def test_malformed_history_raises_value_error(history, match):
-    with pytest.raises(ValueError, match=match):
-        plot_history(history)
-
-
-def test_missing_matplotlib_gives_install_hint(monkeypatch):
+def test_missing_matplotlib_gives_install_hint(monkeypatch, fitted_plain):
     import builtins
 
     real_import = builtins.__import__
@@ -139,7 +127,7 @@ def test_missing_matplotlib_gives_install_hint(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r"pip install sklearn-agn\[plot\]"):
-        plot_history({"generator_loss": [1.0], "discriminator_loss": [1.0]})
+        plot_history(fitted_plain)
 
 
 def test_docstring_example():

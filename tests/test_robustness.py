@@ -84,7 +84,7 @@ def make_mf():
 
 def make_gan(**params):
     return GANAugmenter(
-        g_hidden_sizes=(8,), d_hidden_sizes=(4,), noise_dim=2, max_epochs=2,
+        g_hidden_sizes=(8,), d_hidden_sizes=(4,), noise_dim=2, max_iter=2,
         batch_size=16, g_steps=1, d_steps=1, device="cpu", random_state=0, **params,
     )
 

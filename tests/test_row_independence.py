@@ -16,7 +16,7 @@ from sklearn_agn.augmentation import GANAugmenter
 from sklearn_agn._validation import generated_mask
 
 # Odd widths and batch sizes, so that rows fall on the edges of BLAS blocks.
-GAN = {"g_hidden_sizes": (97,), "d_hidden_sizes": (13,), "noise_dim": 5, "max_epochs": 3,
+GAN = {"g_hidden_sizes": (97,), "d_hidden_sizes": (13,), "noise_dim": 5, "max_iter": 3,
        "batch_size": 37, "sparse_threshold": 8, "n_generated": 3, "device": "cpu",
        "random_state": 0}
 

@@ -25,7 +25,7 @@ skops_io = pytest.importorskip("skops.io")
 from sklearn_agn.persistence import dump, load  # noqa: E402
 
 GAN_PARAMS = dict(
-    g_hidden_sizes=(8, 6), d_hidden_sizes=(4,), noise_dim=2, max_epochs=2, batch_size=16,
+    g_hidden_sizes=(8, 6), d_hidden_sizes=(4,), noise_dim=2, max_iter=2, batch_size=16,
     g_steps=1, d_steps=1, sparse_threshold=5, n_generated=2, device="cpu", random_state=0,
 )
 MF_PARAMS = dict(n_factors=3, n_iter=2, k=3, device="cpu", random_state=0)
