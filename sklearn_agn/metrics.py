@@ -43,6 +43,7 @@ __all__ = [
     "ndcg_at_k",
     "mrr_at_k",
     "hit_rate_at_k",
+    "ranking_metric_per_user",
     "catalogue_coverage",
     "intra_list_diversity",
     "novelty",
@@ -283,6 +284,54 @@ def hit_rate_at_k(y_true, ranked, k=None):
         (with an ``UndefinedMetricWarning``) when no user has one.
     """
     return _average("hit_rate", y_true, ranked, k)
+
+
+def ranking_metric_per_user(y_true, ranked, k=None, metric="ndcg"):
+    """One ranking metric's value for every user, NaN where it is undefined.
+
+    The values that :func:`ndcg_at_k` and the other ``*_at_k`` functions
+    average, one per row, so that they can be grouped (by user attributes,
+    activity: :mod:`sklearn_agn.fairness`), compared user by user between two
+    models, or averaged with weights.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_users, n_items)
+        Held-out interactions; every stored positive value is a relevant item.
+    ranked : array-like of int, shape (n_users, n_ranked)
+        Recommended item indices per user, best first; ``-1`` marks an empty
+        slot. Each item appears at most once per row.
+    k : int, default=None
+        Cut-off, at most ``n_ranked``; ``n_ranked`` when None.
+    metric : {"precision", "recall", "ndcg", "mrr", "hit_rate"}, default="ndcg"
+        Name of the metric, a key of :data:`RANKING_METRICS`.
+
+    Returns
+    -------
+    values : ndarray of shape (n_users,), dtype float64
+        The metric of each user with at least one held-out item, in [0, 1];
+        NaN for the others, so that ``np.nanmean(values)`` is what the
+        matching ``*_at_k`` function returns. All NaN, with an
+        ``UndefinedMetricWarning``, when no user has a held-out item.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_agn.metrics import ranking_metric_per_user
+    >>> y_true = np.array([[1, 0, 0], [0, 0, 0], [0, 0, 1]])
+    >>> ranking_metric_per_user(y_true, [[0, 1], [0, 1], [0, 1]], metric="hit_rate")
+    array([ 1., nan,  0.])
+    """
+    if not isinstance(metric, str) or metric not in RANKING_METRICS:
+        raise ValueError(
+            f"Unknown ranking metric {metric!r}; choose from {sorted(RANKING_METRICS)}."
+        )
+    y_true, ranked = _check_ranking(y_true, ranked)
+    k = _check_cutoff(k, ranked.shape[1])
+    values = np.full(y_true.shape[0], np.nan)
+    if not _warn_if_undefined(y_true):
+        values[np.diff(y_true.indptr) > 0] = _per_user(y_true, ranked, k)[metric]
+    return values
 
 
 def catalogue_coverage(ranked, n_items, k=None):

@@ -12,14 +12,16 @@ from scipy.stats import loguniform
 from sklearn_agn import MFRecommender, benchmark
 from sklearn_agn.augmentation import GANAugmenter
 from sklearn_agn.benchmark import _methods
+from sklearn_agn.benchmark._cli import read_user_groups
 from sklearn_agn.benchmark._protocol import activity_groups
 from sklearn_agn.benchmark._search import range_edges, sample_settings, space_size
 from sklearn_agn.datasets import make_interactions
+from sklearn_agn.fairness import group_ranking_metrics
 from sklearn_agn.model_selection import holdout_split
 
 # Small models, so that a run takes seconds. Lists of one value are fixed.
 SMALL_GAN = {"gan__g_hidden_sizes": [(16,)], "gan__d_hidden_sizes": [(8,)],
-             "gan__max_epochs": [3], "gan__device": ["cpu"]}
+             "gan__max_iter": [3], "gan__device": ["cpu"]}
 SMALL_MF = {"n_factors": [4], "n_iter": [3]}
 
 
@@ -341,3 +343,116 @@ def test_range_edges():
     assert range_edges(space, {**middle, "reg": 0.1 * 10 ** 0.39}) == {
         "reg": "low end of loguniform(0.1, 1000)"}
     assert range_edges(space, {**middle, "reg": 0.1 * 10 ** 0.41}) == {}
+
+
+def parse_cells(out, first_cell, after=""):
+    """The cells after the first one of the first table row starting ``| first_cell |``."""
+    row = out.split(after, 1)[1].split(f"| {first_cell} |", 1)[1].splitlines()[0]
+    return [cell.strip() for cell in row.strip(" |").split(" | ")]
+
+
+def test_user_group_tables_with_the_largest_gap(split):
+    """NDCG@20 per user group and the gap, per method and for the GAN's contribution."""
+    train, test = split
+    gender = np.where(np.arange(train.shape[0]) % 3 == 0, "F", "M")
+    band = np.array(["young", "middle", "old"])[np.arange(train.shape[0]) % 5 % 3]
+    mf_method = small_mf()
+    report = benchmark.run_benchmark(train, test, [mf_method, small_gan_mf(GAN_WINS)],
+                                     budget=2, seeds=2, log=lambda _: 0,
+                                     user_groups={"gender": gender, "age": band})
+    mf, gan_mf = report["results"]
+    for seed in range(2):
+        # The same refit, scored by the public function.
+        ranked = mf_method.build(mf["params"], seed).fit(train).predict(train, k=20)
+        expected = group_ranking_metrics(test, ranked, gender, k=20)
+        got = report["groups"]["MF (iALS)"][seed]["gender"]
+        assert got["by_group"] == pytest.approx(expected.by_group)
+        assert got["difference"] == pytest.approx(expected.difference)
+    (contribution,) = report["contributions"]
+    for seed, added in enumerate(contribution["groups"]):
+        with_gan = report["groups"]["GAN + MF"][seed]["age"]
+        alone = report["groups"]["MF (iALS)"][seed]["age"]
+        assert added["age"]["difference"] == with_gan["difference"] - alone["difference"]
+        assert added["age"]["by_group"] == {label: value - alone["by_group"][label]
+                                            for label, value in with_gan["by_group"].items()}
+    out = benchmark.format_tables(report)
+    assert "NDCG@20 by gender" in out and "NDCG@20 by age" in out
+    assert "| gender | users | MF (iALS) | GAN + MF | GAN + MF − MF (iALS) |" in out
+    n_f = int(((test.getnnz(axis=1) > 0) & (gender == "F")).sum())
+    assert parse_cells(out, "F", "NDCG@20 by gender")[0] == str(n_f)
+    mf_gap = np.array([runs["age"]["difference"] for runs in report["groups"]["MF (iALS)"]])
+    added_gap = np.array([runs["age"]["difference"] for runs in contribution["groups"]])
+    cells = parse_cells(out, "largest gap", "NDCG@20 by age")  # MF, GAN + MF, GAN's part
+    assert cells[0] == f"{mf_gap.mean():.4f} ± {mf_gap.std():.4f}"
+    assert cells[2] == f"{added_gap.mean():+.4f} ± {added_gap.std():.4f}"
+    # The activity table has its gap row too: highest quartile minus lowest,
+    # and for the contribution, GAN + MF's gap minus MF's, seed by seed.
+    quartile_gap = [max(g["ndcg@20"] for g in runs) - min(g["ndcg@20"] for g in runs)
+                    for runs in report["quartiles"]["MF (iALS)"]]
+    gan_gap = [max(g["ndcg@20"] for g in runs) - min(g["ndcg@20"] for g in runs)
+               for runs in report["quartiles"]["GAN + MF"]]
+    cells = parse_cells(out, "largest gap", "by quartile")
+    assert cells[0] == f"{np.mean(quartile_gap):.4f} ± {np.std(quartile_gap):.4f}"
+    added_gap = np.subtract(gan_gap, quartile_gap)
+    assert cells[-1] == f"{added_gap.mean():+.4f} ± {added_gap.std():.4f}"
+
+
+def test_bad_user_groups_fail_before_training(split, monkeypatch):
+    train, test = split
+    fitted = track_gan_fits(monkeypatch)
+    lines = []
+    with pytest.raises(ValueError, match=r"fall in 1 group\(s\)"):
+        benchmark.run_benchmark(train, test, [small_mf(), small_gan_mf(GAN_WINS)], budget=2,
+                                seeds=1, log=lines.append,
+                                user_groups={"country": ["FR"] * train.shape[0]})
+    with pytest.raises(ValueError, match="groups has 3 labels"):
+        benchmark.run_benchmark(train, test, [small_mf()], log=lines.append,
+                                user_groups={"gender": ["F", "M", "F"]})
+    assert lines == [] and fitted == []
+
+
+def test_command_reads_user_groups(tmp_path, split, monkeypatch, capsys):
+    train, test = split
+    write_triplets(tmp_path / "train.txt", train)
+    write_triplets(tmp_path / "test.txt", test)
+    with open(tmp_path / "groups.csv", "w") as fh:
+        fh.write("user_id,gender\n")
+        fh.writelines(f"{u},{'FM'[u % 2]}\n" for u in range(train.shape[0]))
+    monkeypatch.setattr(_methods, "METHODS", [small_mf()])
+    args = ["--train", str(tmp_path / "train.txt"), "--test", str(tmp_path / "test.txt"),
+            "--budget", "1", "--seeds", "1", "--quiet"]
+    report = benchmark.main(args + ["--user-groups", str(tmp_path / "groups.csv"),
+                                    "--json", str(tmp_path / "report.json")])
+    out = capsys.readouterr().out
+    assert "| gender | users | MF (iALS) |" in out
+    assert list(report["groups"]["MF (iALS)"][0]["gender"]["by_group"]) == ["F", "M"]
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["groups"] == report["groups"]
+    (tmp_path / "bad.csv").write_text("user_id,gender\n0,F\n0,M\n")
+    with pytest.raises(SystemExit):
+        benchmark.main(args + ["--user-groups", str(tmp_path / "bad.csv")])
+    assert "--user-groups: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, match", [
+    ("user_id\n0\n", "expected a header line"),
+    ("user_id,gender\n0,F,x\n", "line 2: 3 fields, the header has 2"),
+    ("user_id,gender\n0,F\n0,M\n", "line 3: user 0 is listed twice"),
+    ("user_id,gender\nu7,F\n", "line 2: 'u7' is not a user id of TEST"),
+    ("user_id,gender\n9,F\n", r"line 2: '9' is not a user id of TEST \(0 to 2\)"),
+    ("user_id,gender\n0,F\n", "2 users with a test item have no line, e.g. user 1"),
+])
+def test_user_groups_file_errors(tmp_path, text, match):
+    (tmp_path / "groups.csv").write_text(text)
+    test = sp.csr_matrix(np.array([[1, 0], [0, 1], [1, 1]]))
+    with pytest.raises(ValueError, match=match):
+        read_user_groups(tmp_path / "groups.csv", test)
+
+
+def test_user_groups_file_reads_labels(tmp_path):
+    (tmp_path / "groups.csv").write_text("user_id,gender,age\n2,M,old\n0,F,\n")
+    test = sp.csr_matrix(np.array([[1, 0], [0, 0], [1, 1]]))
+    groups = read_user_groups(tmp_path / "groups.csv", test)
+    # User 1 (no test item, no line) and an empty field have no label.
+    assert groups["gender"].tolist() == ["F", None, "M"]
+    assert groups["age"].tolist() == [None, None, "old"]

@@ -1,7 +1,10 @@
 """The command line: ``python -m sklearn_agn.benchmark --train TRAIN --test TEST``."""
 
 import argparse
+import csv
 import sys
+
+import numpy as np
 
 from ..datasets import load_triplets
 from . import _methods
@@ -11,6 +14,58 @@ from ._report import format_tables, plot_quartiles, write_csv, write_json
 __all__ = ["main"]
 
 DESCRIPTION = "The CFGAN paper's protocol on any train/test triplet files."
+
+
+def read_user_groups(path, test):
+    """Group labels per user from a CSV file, for :func:`run_benchmark`'s ``user_groups``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A header line, then one line per user: the user id (the row index in
+        the TRAIN and TEST files), then one label per grouping (a column).
+        An empty field is a missing label.
+    test : sparse matrix of shape (n_users, n_items)
+        The test interactions: every user with one needs a line.
+
+    Returns
+    -------
+    dict
+        ``{column name: labels}``, each an object array of one label (a
+        string) per user; None for a missing one and for the users without a
+        line.
+
+    Raises
+    ------
+    ValueError
+        If the file has no grouping column, a line has the wrong number of
+        fields, an id is not a user of TEST or is listed twice, or a user
+        with a test item has no line.
+    """
+    with open(path, newline="") as fh:
+        rows = [row for row in csv.reader(fh) if row]
+    if not rows or len(rows[0]) < 2:
+        raise ValueError(f"{path}: expected a header line 'user_id,grouping[,grouping...]'.")
+    header, n_users = rows[0], test.shape[0]
+    labels = np.full((n_users, len(header) - 1), None, dtype=object)
+    listed = np.zeros(n_users, dtype=bool)
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ValueError(f"{path}, line {number}: {len(row)} fields, the header has "
+                             f"{len(header)}.")
+        user = int(row[0]) if row[0].strip().isdigit() else -1
+        if not 0 <= user < n_users:
+            raise ValueError(f"{path}, line {number}: {row[0]!r} is not a user id of TEST "
+                             f"(0 to {n_users - 1}).")
+        if listed[user]:
+            raise ValueError(f"{path}, line {number}: user {user} is listed twice.")
+        listed[user] = True
+        labels[user] = [label if label.strip() else None for label in row[1:]]
+    unlisted = np.flatnonzero((test.getnnz(axis=1) > 0) & ~listed)
+    if unlisted.size:
+        raise ValueError(f"{path}: {unlisted.size} users with a test item have no line, "
+                         f"e.g. user {unlisted[0]}.")
+    return {name: labels[:, j] for j, name in enumerate(header[1:])}
 
 
 def main(argv=None):
@@ -51,6 +106,10 @@ def main(argv=None):
                         help="share of each user's train interactions held out to tune")
     parser.add_argument("--val-seed", type=int, default=1,
                         help="seed of the validation split and of the settings drawn")
+    parser.add_argument("--user-groups", metavar="CSV",
+                        help="CSV with a header line: the user id (as in TRAIN and TEST), then "
+                             "one column per grouping of users (e.g. gender, age band); adds "
+                             "a table of NDCG@20 per group, with the largest gap, for each")
     parser.add_argument("--json", help="write the full report as JSON here")
     parser.add_argument("--csv", help="write the main table as CSV here")
     parser.add_argument("--plot", help="write the quartile chart here (needs matplotlib)")
@@ -64,14 +123,20 @@ def main(argv=None):
     shape = tuple(max(a, b) for a, b in zip(raw_train.shape, raw_test.shape))
     train = load_triplets(args.train, shape=shape)
     test = load_triplets(args.test, shape=shape)
+    user_groups = None
+    if args.user_groups:
+        try:
+            user_groups = read_user_groups(args.user_groups, test)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--user-groups: {exc}")
     log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
     # A method built on top of another needs that one's chosen setting and test figures.
     chosen = set(args.methods) | {m.on_top_of[0] for m in methods
                                   if m.name in args.methods and m.on_top_of is not None}
     report = run_benchmark(train, test, [m for m in methods if m.name in chosen],
                            budget=args.budget, gan_budget=args.gan_budget, seeds=args.seeds,
-                           val_size=args.val_size,
-                           val_seed=args.val_seed, log=log)
+                           val_size=args.val_size, val_seed=args.val_seed,
+                           user_groups=user_groups, log=log)
     report["command"] = "python -m sklearn_agn.benchmark " + " ".join(
         sys.argv[1:] if argv is None else argv)
     report["data"] = {"users": shape[0], "items": shape[1], "train": int(train.nnz),

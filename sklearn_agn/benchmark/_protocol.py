@@ -3,9 +3,9 @@
 import time
 
 import numpy as np
-from scipy.stats import rankdata
 
-from ..metrics import beyond_accuracy_metrics, ndcg_at_k, ranking_metrics
+from .. import fairness
+from ..metrics import beyond_accuracy_metrics, ndcg_at_k, ranking_metric_per_user, ranking_metrics
 from ..model_selection import holdout_split
 from ._methods import METHODS
 from ._search import range_edges, sample_settings, space_size
@@ -51,7 +51,14 @@ def _tune(method, X_fit, X_val, budget, seed, log, fixed):
             "at_edge": range_edges(method.space, own[best])}
 
 
-def _contribution(name, base, runs, base_runs, quartiles):
+def _group_difference(result, other):
+    """Per-group NDCG@20 and largest gap of ``result`` minus ``other``'s (same users)."""
+    return {"by_group": {label: value - other["by_group"][label]
+                         for label, value in result["by_group"].items()},
+            "difference": result["difference"] - other["difference"]}
+
+
+def _contribution(name, base, runs, base_runs, quartiles, groups):
     """What method ``name`` adds to ``base``: its test figures minus ``base``'s, seed by seed."""
     return {"method": name, "over": base,
             "runs": [{key: run[key] - other[key] for key in run}
@@ -59,7 +66,11 @@ def _contribution(name, base, runs, base_runs, quartiles):
             "quartiles": [[{**group, "ndcg@20": group["ndcg@20"] - other["ndcg@20"]}
                            for group, other in zip(groups, base_groups)]
                           for groups, base_groups in zip(quartiles.get(name, []),
-                                                         quartiles.get(base, []))]}
+                                                         quartiles.get(base, []))],
+            "groups": [{grouping: _group_difference(result, other[grouping])
+                        for grouping, result in by_grouping.items()}
+                       for by_grouping, other in zip(groups.get(name, []),
+                                                     groups.get(base, []))]}
 
 
 def _short(params):
@@ -70,10 +81,9 @@ def _short(params):
 def activity_groups(train, test, ranked, n_groups=4):
     """NDCG@20 per group of test users by their number of train interactions.
 
-    The users with a test item are ranked by their number of train
-    interactions and cut into ``n_groups`` groups of about equal size
-    (quartiles by default). Users who share a count stay together, in the
-    group of the first of them in rank order, so ties can merge neighbouring
+    The users with a test item are cut into ``n_groups`` groups by
+    :func:`sklearn_agn.fairness.activity_groups` (quartiles by default):
+    users who share a count stay together, so ties can merge neighbouring
     groups: then fewer, larger groups are returned, never an empty one.
 
     Returns
@@ -83,28 +93,29 @@ def activity_groups(train, test, ranked, n_groups=4):
         ``"Q1-Q3"`` when ties merged Q1 to Q3), ``"users"``,
         ``"train_interactions"`` (``"min-max"``) and ``"ndcg@20"``.
     """
-    counts = train.getnnz(axis=1)
     users = np.flatnonzero(test.getnnz(axis=1) > 0)
     if users.size == 0:
         return []
-    first_rank = rankdata(counts[users], method="min") - 1
-    group = first_rank * n_groups // users.size
-    starts = np.unique(group)
-    ends = np.append(starts[1:], n_groups) - 1
+    labels = fairness.activity_groups(train[users], n_groups)
+    counts = train[users].getnnz(axis=1)
+    ndcg = ranking_metric_per_user(test[users], ranked[users], 20)
     out = []
-    for start, end in zip(starts, ends):
-        members = users[group == start]
-        out.append({
-            "quartile": f"Q{start + 1}" + (f"-Q{end + 1}" if end > start else ""),
-            "users": int(members.size),
-            "train_interactions": f"{counts[members].min()}-{counts[members].max()}",
-            "ndcg@20": ndcg_at_k(test[members], ranked[members], 20),
-        })
+    for label in np.unique(labels):  # the labels sort sparsest first
+        members = labels == label
+        out.append({"quartile": label, "users": int(members.sum()),
+                    "train_interactions": f"{counts[members].min()}-{counts[members].max()}",
+                    "ndcg@20": float(ndcg[members].mean())})
     return out
 
 
+def _by_user_groups(test, ranked, user_groups):
+    """NDCG@20 per group of the users with a test item, for each grouping."""
+    return {name: fairness.group_ranking_metrics(test, ranked, labels, k=20)
+            for name, labels in user_groups.items()}
+
+
 def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=3,
-                  val_size=0.2, val_seed=1, log=print):
+                  val_size=0.2, val_seed=1, user_groups=None, log=print):
     """Tune every method on validation, refit on train, score on test.
 
     Parameters
@@ -130,28 +141,41 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
     val_seed : int, default=1
         Seed of the validation split, of the settings drawn, and of the
         stochastic methods while tuning.
+    user_groups : dict, default=None
+        ``{name: labels}``, each ``labels`` an array-like of one group label
+        per user (row), e.g. ``{"gender": ..., "age": ...}``: NDCG@20 per
+        group and the largest gap between groups are reported for each
+        (:func:`sklearn_agn.fairness.group_ranking_metrics`). Only the labels
+        of users with a test item are read; they must fall in two groups at
+        least.
     log : callable, default=print
         Receives progress lines.
 
     Returns
     -------
     dict
-        ``{"results": [...], "quartiles": {...}, "contributions": [...]}``:
+        ``{"results": [...], "quartiles": {...}, "groups": {...},
+        "contributions": [...]}``:
         per method, the chosen parameters, its validation score, how many
         settings were tried (and the size of the space when it is finite),
         which choices lie on the edge of their range, the tuning time, and
         per-seed test metrics with fit times; per stochastic method, per seed,
         NDCG@20 by group of users' train activity (:func:`activity_groups`);
-        per method built on top of another (GAN + MF on MF), what its step
-        adds: ``{"method", "over", "runs", "quartiles"}``, each seed's test
-        metrics (fit time included) and NDCG@20 per group minus the other
-        method's with the same seed.
+        per stochastic method, per seed, a dict ``{name: result}`` for
+        ``user_groups``, each result as
+        :func:`~sklearn_agn.fairness.group_ranking_metrics` returns it; per
+        method built on top of another (GAN + MF on MF), what its step adds:
+        ``{"method", "over", "runs", "quartiles", "groups"}``, each seed's test
+        metrics (fit time included), NDCG@20 per group and, for
+        ``user_groups``, ``{"by_group", "difference"}`` (the largest gap)
+        minus the other method's with the same seed.
 
     Raises
     ------
     ValueError
         If a method is built on top of another that is not among ``methods``
-        before it.
+        before it, or ``user_groups`` is not one label per user or puts the
+        users with a test item in a single group.
     """
     methods = METHODS if methods is None else methods
     names = [method.name for method in methods]
@@ -159,8 +183,11 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
         if method.on_top_of is not None and method.on_top_of[0] not in names[:i]:
             raise ValueError(f"{method.name!r} is tuned on top of {method.on_top_of[0]!r}'s "
                              f"chosen setting: run {method.on_top_of[0]!r} too, before it.")
+    user_groups = {} if user_groups is None else user_groups
+    # Bad labels fail here, before any model is trained: on empty rankings.
+    _by_user_groups(test, np.full((test.shape[0], 20), -1), user_groups)
     X_fit, X_val = holdout_split(train, val_size, random_state=val_seed)
-    results, chosen, quartiles, contributions = [], {}, {}, []
+    results, chosen, quartiles, groups, contributions = [], {}, {}, {}, []
     for method in methods:
         n_settings = gan_budget if method.trains_gan_per_setting else budget
         fixed = {}
@@ -178,6 +205,9 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
             if method.stochastic:
                 quartiles.setdefault(method.name, []).append(
                     activity_groups(train, test, ranked))
+                if user_groups:
+                    groups.setdefault(method.name, []).append(
+                        _by_user_groups(test, ranked, user_groups))
         log(f"{method.name}: chose {_short(tuned['params'])} "
             f"({tuned['settings_tried']} settings, {tuned['tuning_time']:.0f} s)")
         results.append({"method": method.name, **tuned, "runs": runs})
@@ -185,5 +215,6 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
         if method.on_top_of is not None:
             # Paired by seed: the two refits differ by the added step alone.
             contributions.append(_contribution(method.name, base, runs, chosen[base]["runs"],
-                                               quartiles))
-    return {"results": results, "quartiles": quartiles, "contributions": contributions}
+                                               quartiles, groups))
+    return {"results": results, "quartiles": quartiles, "groups": groups,
+            "contributions": contributions}

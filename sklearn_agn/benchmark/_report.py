@@ -33,6 +33,40 @@ def _tried(row):
     return f"{row['settings_tried']} of {row['space_size']}"
 
 
+def _gap(groups):
+    """Largest minus smallest NDCG@20 of a list of activity groups."""
+    values = [group["ndcg@20"] for group in groups]
+    return max(values) - min(values)
+
+
+def _group_tables(report, contributions):
+    """A table of NDCG@20 per group, and the largest gap, for each grouping of users."""
+    names = list(report.get("groups", {}))
+    if not names:
+        return []
+    added = [row for row in contributions if row.get("groups")]
+
+    def cells(value):
+        """One cell per method, then per contribution: ``value(seed's results)`` over seeds."""
+        return " | ".join([_cell([value(runs) for runs in report["groups"][name]])
+                           for name in names]
+                          + [_cell([value(runs) for runs in row["groups"]], signed=True)
+                             for row in added])
+
+    lines = []
+    for grouping, first in report["groups"][names[0]][0].items():
+        lines += ["", f"NDCG@20 by {grouping} (mean ± std over seeds; largest gap: highest "
+                  "group minus lowest):", "",
+                  f"| {grouping} | users | " + " | ".join(names + [_label(row) for row in added])
+                  + " |", "|---" * (2 + len(names) + len(added)) + "|"]
+        for label, n_users in first["n_users"].items():
+            lines.append(f"| {label} | {n_users} | "
+                         + cells(lambda runs: runs[grouping]["by_group"][label]) + " |")
+        lines.append("| largest gap | | " + cells(lambda runs: runs[grouping]["difference"])
+                     + " |")
+    return lines
+
+
 def format_tables(report):
     """The tables of a :func:`run_benchmark` report, in markdown, and the chosen settings.
 
@@ -45,11 +79,13 @@ def format_tables(report):
     -------
     str
         The test metrics per method, NDCG@20 per group of users' train
-        activity, and each method's chosen setting, with the choices that lie
-        on the edge of their range. A method built on top of another (GAN +
-        MF on MF) adds a row, and a quartile column, ``"GAN + MF − MF
-        (iALS)"``: its figures minus the other method's, seed by seed (mean ±
-        std of the differences).
+        activity and per group of each of the run's ``user_groups``, each
+        with the largest gap between groups, and each method's chosen
+        setting, with the choices that lie on the edge of their range. A
+        method built on top of another (GAN + MF on MF) adds a row, and a
+        column to the group tables, ``"GAN + MF − MF (iALS)"``: its figures
+        minus the other method's, seed by seed (mean ± std of the
+        differences; in a gap row, negative means the step narrows the gap).
     """
     contributions = report["contributions"]
     lines = ["| method | " + " | ".join(REPORTED) + " | fit time (s) | settings tried |",
@@ -92,6 +128,14 @@ def format_tables(report):
                       for row in added]
             lines.append(f"| {info['quartile']} | {info['users']} | "
                          f"{info['train_interactions']} | " + " | ".join(cells) + " |")
+        if len(first) > 1:
+            cells = [_cell([_gap(runs) for runs in report["quartiles"][name]]) for name in names]
+            # Gap minus gap, seed by seed (not the spread of the per-group differences).
+            cells += [_cell([_gap(runs) - _gap(other) for runs, other in zip(
+                report["quartiles"][row["method"]], report["quartiles"][row["over"]])],
+                signed=True) for row in added]
+            lines.append("| largest gap | | | " + " | ".join(cells) + " |")
+    lines += _group_tables(report, contributions)
     lines += ["", "Settings chosen on validation:", ""]
     edges = []
     for row in report["results"]:
