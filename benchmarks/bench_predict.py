@@ -1,8 +1,8 @@
-"""Serving MFRecommender on 100,000 items: one-user latency and streamed batch memory.
+"""Serving MFRecommender on 100,000 items: one-user latency, batch throughput, streamed memory.
 
 1. Latency: ``predict`` for one user row at a time (validation, exact fold-in
-   against the cached Gram matrix, scoring all items, seen-item filter,
-   top-10), for ``--queries`` users, after a warm-up; percentiles for each
+   against the cached Gram matrix, ranking of the catalogue with the
+   seen-item filter, top-10), for ``--queries`` users, after a warm-up; percentiles for each
    thread count (``n_jobs``), and once without the cached Gram matrix (what
    every call paid before it was cached). When ``implicit`` is installed
    (the ``benchmark`` extra), its ``recommend(u, row, N=10,
@@ -11,7 +11,16 @@
    (``num_threads``, and BLAS limited to it for both), so that the load of
    the machine weighs on both alike; the load average is printed with each
    line.
-2. Memory: ``predict`` over every row of a ``make_interactions(n_users,
+2. Throughput: ``predict`` (top-10) over ``--batch-rows`` rows of the
+   training matrix and ``decision_function`` (every item's score) over
+   ``batch_size`` (1,024) of them, in rows per second, on one thread
+   (``n_jobs=1``, BLAS limited to one thread), after a warm-up call of each
+   at the same size, in a fresh subprocess that rebuilds the model from the
+   fitted item factors. With ``--before DIR``, a copy of an earlier
+   ``sklearn_agn`` (for example ``git archive e0fecc6 sklearn_agn | tar -x
+   -C DIR``) is measured the same way, runs alternating with the current
+   code's, ``--rounds`` times; the best of each is printed.
+3. Memory: ``predict`` over every row of a ``make_interactions(n_users,
    100_000, ~50 * n_users)`` matrix (default 100,000 and 1,000,000 users),
    each in a fresh subprocess that loads the matrix and the model from disk,
    so its peak resident memory is the prediction's plus the input's (the
@@ -29,6 +38,7 @@ Usage, from the repository root::
 
     python benchmarks/bench_predict.py
     python benchmarks/bench_predict.py --memory-users 100000 --queries 500
+    python benchmarks/bench_predict.py --users 20000 --memory-users --before /tmp/mf_before
 
 Generated matrices are cached under ``--cache`` (default
 ``$TMPDIR/sklearn_agn_bench``) and reused by ``bench_scale.py``.
@@ -51,6 +61,7 @@ import scipy.sparse as sp
 
 N_ITEMS = 100_000
 PER_USER = 50
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def rss_bytes():
@@ -122,6 +133,43 @@ def memory_child(model_path, data_path):
     }))
 
 
+def batch_child(factors_path, data_path):
+    """Run in a subprocess: rows per second of ``predict`` and ``decision_function``, as JSON."""
+    from threadpoolctl import threadpool_limits
+
+    import sklearn_agn
+    from sklearn_agn import MFRecommender
+
+    saved = np.load(factors_path)
+    X = sp.load_npz(data_path).tocsr()
+    model = MFRecommender(saved["items"].shape[1], n_iter=1, n_jobs=1, random_state=0).fit(X[:100])
+    model._set_item_factors(saved["items"])
+    model.item_interaction_counts_ = saved["counts"]
+    scored = X[:model.batch_size]
+    with threadpool_limits(1):
+        # Warm-ups of the measured sizes: the first large allocations of a
+        # process cost more (page faults) than the later ones.
+        model.predict(X[:model.batch_size])
+        model.decision_function(scored)
+        start = time.perf_counter()
+        model.predict(X)
+        predict_s = time.perf_counter() - start
+        start = time.perf_counter()
+        model.decision_function(scored)
+        decision_s = time.perf_counter() - start
+    print(json.dumps({"code": str(Path(sklearn_agn.__file__).parents[1]),
+                      "predict": X.shape[0] / predict_s,
+                      "decision_function": scored.shape[0] / decision_s}))
+
+
+def throughput(tree, factors_path, data_path):
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    out = subprocess.run([sys.executable, __file__, "--batch-child", str(factors_path),
+                          str(data_path)], env=env, check=True, capture_output=True, text=True,
+                         cwd=tempfile.gettempdir())
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def implicit_reference(model, n_users, n_jobs):
     """``implicit``'s ALS holding ``model``'s item factors, or None if not installed."""
     try:
@@ -164,12 +212,20 @@ def main():
                         help="users of the training matrix (not of the memory runs)")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--memory-users", type=int, nargs="*", default=[100_000, 1_000_000])
+    parser.add_argument("--batch-rows", type=int, default=5000,
+                        help="rows of the throughput runs (0: skip them)")
+    parser.add_argument("--before", type=Path,
+                        help="earlier sklearn_agn tree to compare throughput with")
+    parser.add_argument("--rounds", type=int, default=2, help="throughput runs per code tree")
     parser.add_argument("--cache", default=os.path.join(tempfile.gettempdir(),
                                                         "sklearn_agn_bench"))
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--batch-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return memory_child(*args.child)
+    if args.batch_child:
+        return batch_child(*args.batch_child)
 
     import torch
 
@@ -206,11 +262,33 @@ def main():
     print(f"| {args.threads[0]} | recomputed per call | {p50:.2f} | {p90:.2f} | {p99:.2f} "
           f"| - | - | - | {os.getloadavg()[0]:.1f} |")
     model.set_params(n_jobs=None)
+    cache = Path(args.cache)
+    cache.mkdir(parents=True, exist_ok=True)
+
+    if args.batch_rows:
+        factors_path = cache / "bench_predict_factors.npz"
+        np.savez(factors_path, items=model.item_factors_, counts=model.item_interaction_counts_)
+        data_path = cache / "bench_predict_rows.npz"
+        sp.save_npz(data_path, X[:args.batch_rows], compressed=False)
+        trees = ([("before", args.before)] if args.before else []) + [("current", ROOT)]
+        print(f"\nThroughput, one thread: predict over {min(args.batch_rows, X.shape[0])} rows "
+              f"(top-10), decision_function over {model.batch_size}; best of {args.rounds} "
+              "runs each, alternating\n")
+        runs = {name: [] for name, _ in trees}
+        for _ in range(args.rounds):
+            for name, tree in trees:
+                runs[name].append({**throughput(tree, factors_path, data_path),
+                                   "load": os.getloadavg()[0]})
+        print("| code | predict (rows/s) | decision_function (rows/s) | load average |")
+        print("|---|---:|---:|---|")
+        for name, r in runs.items():
+            loads = [run["load"] for run in r]
+            print(f"| {name} ({r[0]['code']}) | {max(run['predict'] for run in r):.0f} "
+                  f"| {max(run['decision_function'] for run in r):.0f} "
+                  f"| {min(loads):.1f} to {max(loads):.1f} |", flush=True)
 
     if not args.memory_users:
         return
-    cache = Path(args.cache)
-    cache.mkdir(parents=True, exist_ok=True)
     model_path = cache / "bench_predict_model.pkl"
     with open(model_path, "wb") as f:
         pickle.dump(model, f)

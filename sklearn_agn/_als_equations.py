@@ -38,7 +38,7 @@ def entry_coefficients(values, alpha, preferences=None):
 def real_counts(indptr, real=None):
     """Number of real entries of every row of a CSR structure (``real`` None: all)."""
     if real is None:
-        return np.diff(indptr)
+        return indptr[1:] - indptr[:-1]
     cumulative = np.concatenate([[0], np.cumsum(real, dtype=np.int64)])
     return np.diff(cumulative[indptr])
 

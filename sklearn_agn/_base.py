@@ -151,8 +151,9 @@ class BaseRecommender(BaseEstimator):
         """
         X = self._validate_rows(X)
         with self._threads():
-            return np.vstack([self._score_rows(take_rows(X, rows))
-                              for rows in self._batches(X.shape[0])])
+            parts = [self._score_rows(take_rows(X, rows)) for rows in self._batches(X.shape[0])]
+        # One batch is returned as it is: stacking would copy every score once more.
+        return parts[0] if len(parts) == 1 else np.vstack(parts)
 
     def predict(self, X, k=None):
         """Recommend the top-k unseen items for each user row.

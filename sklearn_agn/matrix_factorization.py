@@ -1,5 +1,8 @@
 """Matrix factorisation for implicit feedback, trained by weighted ALS."""
 
+import contextlib
+import functools
+import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -9,23 +12,20 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from ._als import SOLVERS, als, solve_rows, transpose_entries
 from ._als_cg import solve_rows_cg
-from ._als_equations import entry_coefficients, row_lambdas
+from ._als_equations import entry_coefficients, real_counts, row_lambdas
 from . import _mf_serving
-from ._base import BaseRecommender, _item_indices, top_k
+from ._base import BaseRecommender, _item_indices
 from ._fit_state import atomic_fit
 from ._similar_items import check_items
-from ._threads import resolve_n_jobs, torch_threads
+from ._threads import resolve_n_jobs, torch_num_threads
 from ._torch_utils import resolve_device, seeded_generator, torch_dtype
 from ._validation import (_n_columns, check_interactions, entry_ids, feedback_preferences,
                           generated_flags, real_interactions, take_rows)
-
-
-# Float64 products rounded at a time by ``_rounded_products``: 4 MiB.
-_PRODUCT_CHUNK = 2**19
 
 
 class MFRecommender(BaseRecommender):
@@ -94,23 +94,26 @@ class MFRecommender(BaseRecommender):
         ``n_users * n_items``).
     n_jobs : int, default=None
         CPU threads of ``fit``, ``partial_fit`` and prediction. None (the
-        default) leaves torch's thread count alone: the work runs on the
-        calling thread with torch's own intra-op threads, and no global
+        default) leaves torch's thread count and numpy's BLAS's alone: the
+        work runs on the calling thread with their own threads, and no global
         setting changes. An int asks for that many threads (-1: all CPUs, -2:
         all but one): ``fit`` then solves blocks of rows on ``n_jobs`` Python
         threads with torch single-threaded meanwhile (from 65,536
-        interactions on), and the rest of the call runs with torch at
-        ``n_jobs`` threads. ``torch.set_num_threads`` is process-wide: calls
-        that overlap in several threads put back the process's original
-        count when the last of them ends.
+        interactions on), and the rest of the call runs with torch and the
+        BLAS libraries of numpy and scipy (prediction multiplies in numpy) at
+        ``n_jobs`` threads. These counts are process-wide: calls that overlap
+        in several threads put back the process's original counts when the
+        last of them ends.
     dtype : {"float32", "float64"}, default="float32"
         Floating type of the factors, of the solver of ``fit`` and
         ``partial_fit``, and of the scores. Users are folded in and scored in
         float64 whatever ``dtype``, then rounded to it (see Notes).
     device : {"auto", "cpu", "cuda"} or str, default="auto"
-        Torch device of the solver; "auto" picks a CUDA GPU when torch sees one.
-        Fitted factors are stored as numpy arrays, so a model fitted on a GPU
-        predicts on a CPU-only machine after unpickling.
+        Torch device of the solver of ``fit`` and ``partial_fit``; "auto"
+        picks a CUDA GPU when torch sees one. Fitted factors are stored as
+        numpy arrays, and users are folded in and scored on the CPU in numpy
+        whatever the device (see Notes), so a model fitted on a GPU predicts
+        on a CPU-only machine after unpickling.
     random_state : int, RandomState instance or None, default=None
         Seed of the initial item factors.
     verbose : int, default=0
@@ -164,14 +167,22 @@ class MFRecommender(BaseRecommender):
     the batch size and on the CPU), and with it the user's scores and
     ranking. Folding in and scoring in float64 makes these differences about
     1e-16, which the rounding of the scores to float32 does not show (unless
-    a score lands within 1e-16 of a rounding boundary of float32), for about
-    1.6 times the time of doing it in float32 (``decision_function`` and
-    ``predict``, 5,000 users x 20,000 items, 64 factors, one CPU thread).
-    With ``dtype="float64"`` the differences remain, at about 1e-16.
-    ``predict`` and ``recommend`` on one row (serving) rank it the same way,
-    bit for bit, without scoring every item in float64: a float32 product
-    finds the few items whose exact score can reach the top k, and only
-    these are scored exactly.
+    a score lands within 1e-16 of a rounding boundary of float32); a row is
+    folded in by the same operations alone as in any batch. With
+    ``dtype="float64"`` the differences remain, at about 1e-16.
+    ``decision_function`` scores every item so, a float64 product (about
+    twice the time of a float32 one). ``predict``, ``recommend`` and
+    ``score`` rank the same way, bit for bit, without scoring every item:
+    a float32 product, over the items by decreasing norm of their factors
+    and stopped where an item's norm cannot reach the k-th score, finds the
+    few items whose exact score can make the top k, and only these are
+    scored exactly. On 100,000 items whose norms spread as popularity does,
+    one user multiplies a few thousand of them.
+
+    Serving runs on the CPU in numpy: folding one user in is a few small
+    solves, where torch's per-operation overhead cost more than the work.
+    The model keeps a copy of the item factors sorted by norm for the
+    search (rebuilt when a pickled model is loaded, not saved with it).
 
     Cold users: a row with no stored entry has no preference to fold in (its
     factor is zero, every item would score 0); it is scored by the items'
@@ -284,8 +295,8 @@ class MFRecommender(BaseRecommender):
         """Reject values whose confidence ``alpha * value`` would overflow the solver's dtype."""
         # The normal equations hold sums of confidence times squared factors:
         # past the square root of the dtype's maximum they overflow to inf.
-        limit = np.sqrt(np.finfo(self.dtype).max)
-        if X.nnz and self.alpha * X.data.max() > limit:
+        limit = _CONFIDENCE_LIMITS[self.dtype]
+        if X.nnz and self.alpha * float(np.maximum.reduce(X.data)) > limit:
             raise ValueError(
                 f"X holds values too large for dtype={self.dtype!r}: alpha * max(X) = "
                 f"{self.alpha * X.data.max():.3g} exceeds {limit:.3g}. Rescale X (e.g. "
@@ -293,8 +304,13 @@ class MFRecommender(BaseRecommender):
             )
         return X
 
+    @contextlib.contextmanager
     def _threads(self):
-        return torch_threads(self.n_jobs)
+        # Serving multiplies in numpy and solves in scipy: their BLAS follows
+        # n_jobs as torch does.
+        n_threads = resolve_n_jobs(self.n_jobs)
+        with torch_num_threads(n_threads), _blas_threads(n_threads):
+            yield
 
     def _fit_als(self, X):
         device, dtype = resolve_device(self.device), torch_dtype(self.dtype)
@@ -325,9 +341,27 @@ class MFRecommender(BaseRecommender):
         self.item_factors_ = factors
         # Kept with a reference to the factors it was computed from, so a
         # replaced ``item_factors_`` is detected (pickling keeps the identity);
-        # in float64, the precision of fold-in (see ``_score_rows``).
+        # in float64, the precision of fold-in (see Notes).
         self._item_gram = (factors, _gram64(factors))
-        self._item_norm = (factors, _largest_norm(factors))
+        self._sort_items()
+
+    def _sort_items(self):
+        # The order of predict's search (_mf_serving.top_k), for float32
+        # factors: float64 ones are ranked by scoring every item.
+        if self.item_factors_.dtype == np.float32:
+            self._items_by_norm = (self.item_factors_,
+                                   _mf_serving.ItemsByNorm(self.item_factors_))
+
+    def __getstate__(self):
+        # Without the sorted copy of the item factors: it is rebuilt on loading.
+        state = dict(super().__getstate__())
+        state.pop("_items_by_norm", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if hasattr(self, "item_factors_"):
+            self._sort_items()
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
@@ -566,43 +600,42 @@ class MFRecommender(BaseRecommender):
         user_factors : ndarray of shape (n_users, n_factors)
         """
         X = self._validate_rows(X)
-        dtype = torch_dtype(self.dtype)
         with self._threads():
-            return np.vstack([self._fold_in(take_rows(X, rows)).to(dtype).cpu().numpy()
+            return np.vstack([self._fold_in(take_rows(X, rows)).numpy().astype(self.dtype)
                               for rows in self._batches(X.shape[0])])
 
-    def _gram(self, device):
-        """``item_factors_.T @ item_factors_``, cached at fit time, as a float64 tensor."""
+    def _gram(self):
+        """``item_factors_.T @ item_factors_`` in float64, cached at fit time."""
         cached = getattr(self, "_item_gram", None)
         if cached is not None and cached[0] is self.item_factors_:
-            gram = cached[1]
-        else:  # factors set by hand, or a model pickled before the cache existed
-            gram = _gram64(self.item_factors_)
-        return torch.from_numpy(gram).to(device=device, dtype=torch.float64)
+            return cached[1]
+        # Factors set by hand, or a model pickled before the cache existed.
+        return _gram64(self.item_factors_)
 
-    def _largest_item_norm(self):
-        """The largest norm of an item's factors, cached at fit time like the Gram matrix."""
-        cached = getattr(self, "_item_norm", None)
+    def _sorted_items(self):
+        """The item factors sorted by decreasing norm (for ``_mf_serving.top_k``), cached."""
+        cached = getattr(self, "_items_by_norm", None)
         if cached is not None and cached[0] is self.item_factors_:
             return cached[1]
-        return _largest_norm(self.item_factors_)
+        return _mf_serving.ItemsByNorm(self.item_factors_)  # factors set by hand
 
     def _fold_in(self, X):
-        """The factors of the rows of canonical ``X``, solved in float64 (see ``_score_rows``)."""
-        device = resolve_device(self.device)
-        # Solved in the float64 of the Gram matrix: solve_rows converts only
-        # the factors of X's items, not a float64 copy of them all.
-        items = torch.from_numpy(self.item_factors_).to(device)
+        """The factors of the rows of canonical ``X``, solved exactly in float64 (see Notes).
+
+        A CPU tensor, as ``AttributeRidgeMF`` multiplies it with its own items
+        through ``_rounded_products``.
+        """
         preferences, real = _entry_feedback(X)
-        return solve_rows(X, items, gram=self._gram(device),
-                          preferences=preferences, real=real, **self._solver_params())
+        lambdas = row_lambdas(real_counts(X.indptr, real), self.regularization,
+                              self.regularization_exponent)
+        return torch.from_numpy(_mf_serving.fold_in(self.item_factors_, self._gram(), X,
+                                                     alpha=self.alpha, lambdas=lambdas,
+                                                     preferences=preferences))
 
     def _score_rows(self, X):
-        # Folded in and scored in float64, rounded to dtype once at the end,
-        # so that a row's scores do not depend on the rows around it (see Notes).
         users = self._fold_in(X)
-        items = torch.from_numpy(self.item_factors_).to(users.device)
-        scores = _rounded_products(users, items, torch_dtype(self.dtype)).cpu().numpy()
+        scores = _rounded_products(users, torch.from_numpy(self.item_factors_),
+                                   torch_dtype(self.dtype)).numpy()
         # An empty row folds in to a zero factor, which ties every item at 0
         # and would leave the ranking to item order: such a cold user is
         # scored by the items' popularity instead.
@@ -613,83 +646,102 @@ class MFRecommender(BaseRecommender):
         return scores
 
     def _rank_rows(self, X, k, banned, seen):
-        """One user's top k from the exact scores of the few items that can make it.
+        """The top k of the rows of ``X`` from the exact scores of the few items that can make it.
 
-        ``_score_rows`` reads every item's factors in float64, three times the
-        time of a float32 product for one user, which is most of the cost of
-        serving them. A float32 product is within ``bound`` of every exact
-        score (float64, rounded to float32): with ``t`` the k-th best float32
-        score, the k items at or above ``t`` score at least ``t - bound``
-        exactly, so the exact top k, ties at its boundary included, lies among
-        the items of float32 score at least ``t - 2 * bound``. Only these are
-        scored exactly, by the same fold-in and products as ``_score_rows``:
-        the result is ``_score_rows``' ranking, bit for bit. Batches, cold
-        rows and float64 factors (no cheaper product to filter with) go
-        through ``_score_rows``, and so does a row with fewer than ``k``
-        eligible items or scores near float32's range.
+        ``_score_rows`` scores every item in float64; a float32 product with a
+        rigorous bound on its error, over the items whose norm can reach a
+        row's top k, finds those whose exact score can, and only these are
+        scored exactly (``_mf_serving.top_k``): the ranking is
+        ``_score_rows``'. Cold rows (popularity), rows whose scores may
+        overflow float32, and float64 factors (no cheaper product to filter
+        with) go through ``_score_rows``.
         """
         items = self.item_factors_
-        if X.shape[0] != 1 or X.nnz == 0 or items.dtype != np.float32:
+        if items.dtype != np.float32:
             return super()._rank_rows(X, k, banned, seen)
-        user = self._fold_in(X)
-        # |float32 product - exact| <= (f + 1) eps |y|.|u| (summation, rounding
-        # u to float32), |rounded - exact| <= (1 + f eps') eps |y|.|u|, with
-        # eps = 2**-24 and |y|.|u| <= max |y| ||u||: twice the sum, for
-        # margin, and f times float32's spacing near 0 (underflow).
-        scale = self._largest_item_norm() * float(torch.linalg.vector_norm(user))
-        if not scale < 1e30:  # overflow of float32 products, or NaN
-            return super()._rank_rows(X, k, banned, seen)
-        f = items.shape[1]
-        bound = (f + 2) * 2.0**-23 * scale + f * 2.0**-148
-        items = torch.from_numpy(items).to(user.device)
-        approx = (items @ user[0].to(torch.float32)).cpu().numpy()
-        if banned.any():
-            approx[banned] = -np.inf
-        approx[seen.indices[seen.data]] = -np.inf
-        kth = np.partition(approx, approx.size - k)[approx.size - k]
-        if kth == -np.inf:
-            return super()._rank_rows(X, k, banned, seen)
-        # Rounded down to float32, so that the comparison stays in float32.
-        threshold = np.float32(kth - 2 * bound)
-        if threshold > kth - 2 * bound:
-            threshold = np.nextafter(threshold, np.float32(-np.inf))
-        candidates = np.flatnonzero(approx >= threshold)
-        scores = _rounded_products(user, items[torch.from_numpy(candidates).to(user.device)],
-                                   torch_dtype(self.dtype)).cpu().numpy()
-        # Candidates ascend, so top_k's ties to the lower position are ties
-        # to the lower item.
-        return candidates[top_k(scores, k)]
+        users = self._fold_in(X).numpy()
+        ordered = self._sorted_items()
+        # Empty rows are scored by popularity; products of larger factors may
+        # overflow float32 (and NaN compares False).
+        bounded = (X.indptr[1:] > X.indptr[:-1]) \
+            & (ordered.norms[0] * np.sqrt(np.einsum("ij,ij->i", users, users)) < 1e30)
+        if bounded.all():
+            return _mf_serving.top_k(users, ordered, k, banned, seen, dtype=self.dtype)
+        ranked = np.empty((X.shape[0], k), dtype=np.intp)
+        rows, others = np.flatnonzero(bounded), np.flatnonzero(~bounded)
+        ranked[rows] = _mf_serving.top_k(users[rows], ordered, k, banned, seen[rows],
+                                         dtype=self.dtype)
+        ranked[others] = super()._rank_rows(take_rows(X, others), k, banned, seen[others])
+        return ranked
 
 
 def _rounded_products(users, items, dtype):
-    """``users @ items.T`` of float64 ``users``, rounded to ``dtype``.
+    """``users @ items.T`` of float64 ``users``, rounded to ``dtype``: CPU tensors, computed
+    in numpy (``_mf_serving.rounded_products``)."""
+    return torch.from_numpy(_mf_serving.rounded_products(
+        users.numpy(), items.numpy(), torch.empty(0, dtype=dtype).numpy().dtype))
 
-    ``items`` (float32 or float64) are converted to float64 and multiplied by
-    chunks of at most ``_PRODUCT_CHUNK`` products and as many converted
-    factors, rounded while still in cache: in one piece, the products and
-    their rounding took 1.7 times as long, and a float64 copy of all the item
-    factors for one user took as long as the products.
+
+# The largest confidence of each dtype (see ``_check_confidence``).
+_CONFIDENCE_LIMITS = {dtype: float(np.sqrt(np.finfo(dtype).max))
+                      for dtype in ("float32", "float64")}
+# Thread counts of the active ``_blas_threads`` requests, oldest first, and
+# the counts of the BLAS libraries to put back when the last of them ends.
+_blas_lock = threading.Lock()
+_blas_active = []
+_blas_original = None
+
+
+@functools.cache
+def _blas_libraries():
+    """threadpoolctl's controllers of the BLAS libraries loaded (numpy's, scipy's), found once."""
+    return ThreadpoolController().select(user_api="blas").lib_controllers
+
+
+@contextlib.contextmanager
+def _blas_threads(n_threads):
+    """Run the block with the BLAS libraries at ``n_threads`` threads, then restore.
+
+    ``None`` leaves them alone. Concurrent and nested requests are restored
+    as ``sklearn_agn._threads.torch_num_threads`` restores torch's count: a
+    request that ends puts back the count of the most recent one still
+    active, and the last one the counts from before the first.
     """
-    if dtype == torch.float64 and items.dtype == torch.float64:
-        return users @ items.T
-    out = torch.empty((users.shape[0], items.shape[0]), device=users.device, dtype=dtype)
-    step = max(1, _PRODUCT_CHUNK // max(users.shape[0], items.shape[1]))
-    for start in range(0, items.shape[0], step):
-        out[:, start:start + step] = users @ items[start:start + step].to(torch.float64).T
-    return out
+    if n_threads is None:
+        yield
+        return
+    global _blas_original
+    libraries = _blas_libraries()
+    token = [n_threads]
+    with _blas_lock:
+        if _blas_active:
+            before = [_blas_active[-1][0]] * len(libraries)
+        else:
+            before = _blas_original = [library.num_threads for library in libraries]
+        _blas_active.append(token)
+        _set_blas_threads(libraries, before, [n_threads] * len(libraries))
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            now = [_blas_active[-1][0]] * len(libraries)
+            # By identity: requests of equal counts are distinct requests.
+            del _blas_active[next(i for i, t in enumerate(_blas_active) if t is token)]
+            _set_blas_threads(libraries, now, [_blas_active[-1][0]] * len(libraries)
+                              if _blas_active else _blas_original)
+
+
+def _set_blas_threads(libraries, now, counts):
+    # Only where the count changes: a call costs microseconds, serving one user a millisecond.
+    for library, current, count in zip(libraries, now, counts):
+        if current != count:
+            library.set_num_threads(count)
 
 
 def _gram64(factors):
-    """``factors.T @ factors`` in float64, the precision of fold-in (see ``_score_rows``)."""
+    """``factors.T @ factors`` in float64, the precision of fold-in (see Notes)."""
     wide = factors.astype(np.float64)
     return wide.T @ wide
-
-
-def _largest_norm(factors):
-    """The largest Euclidean norm of a row of ``factors`` (0 for none), in float64."""
-    if not factors.shape[0]:
-        return 0.0
-    return float(np.sqrt(np.einsum("ij,ij->i", factors, factors, dtype=np.float64).max()))
 
 
 def _entry_feedback(X):

@@ -8,6 +8,7 @@ from sklearn.base import clone
 
 from sklearn_agn import MFRecommender
 from sklearn_agn._als import row_lambdas
+from sklearn_agn import _mf_serving
 from sklearn_agn._mf_serving import explain, similar_items
 from sklearn_agn._validation import mark_generated
 
@@ -128,3 +129,28 @@ def test_explain_scores_are_the_models_scores(fitted, dtype):
             assert_allclose(scores, counts / counts.max(), rtol=1e-7)
         _, single, score = model.explain(row, 7)
         assert single.shape == history.shape and score == expected[7]
+
+
+def test_ranking_stops_at_the_items_whose_norm_cannot_reach_the_top_k():
+    """Issue 21, item 2: one user's ranking multiplied every item's factors
+    (1.1 of the 2.7 ms of a user, 100,000 items). It now multiplies the items
+    by decreasing norm and stops where ``|y| |u|`` cannot reach the k-th score,
+    and the ranking stays exact: items past the first block, poisoned once
+    sorted, are never read."""
+    rng = np.random.RandomState(0)
+    n_items, n_factors = 20000, 16
+    spread = np.geomspace(1, 1e-6, n_items)[rng.permutation(n_items), None]
+    factors = (rng.randn(n_items, n_factors) * spread).astype(np.float32)
+    users = rng.randn(3, n_factors)
+    banned = np.zeros(n_items, dtype=bool)
+    banned[np.argsort(-np.abs(factors @ users[0].astype(np.float32)))[:5]] = True
+    seen = sp.csr_matrix((np.ones(6, dtype=bool), ([0, 0, 1, 1, 2, 2], rng.choice(n_items, 6))),
+                         shape=(3, n_items))
+    exact = (users @ factors.astype(np.float64).T).astype(np.float32)
+    exact[:, banned] = -np.inf
+    exact[seen.toarray()] = -np.inf
+    expected = np.argsort(-exact, axis=1, kind="stable")[:, :10]
+    items = _mf_serving.ItemsByNorm(factors)
+    items.factors[_mf_serving._FIRST_BLOCK:] = 1e3
+    assert_array_equal(_mf_serving.top_k(users, items, 10, banned, seen, dtype=np.float32),
+                       expected)
