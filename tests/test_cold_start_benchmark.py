@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklearn_agn.benchmark import cold_start
+from sklearn_agn.benchmark import _cold_start_methods, _cold_start_protocol, _methods, cold_start
 from sklearn_agn.datasets import make_interactions, make_item_attributes
 
 
@@ -14,7 +14,7 @@ def test_recall_is_hits_over_min_relevant_and_k():
     truth = sp.csr_matrix(np.array([[1, 1, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 0]]))
     ranked = np.array([[0, 3], [4, 3], [0, 1]])
     # User 0: 1 hit of 3 relevant, cut-off 2 -> 1 / min(3, 2); user 1: 1 / 1; user 2 not scored.
-    assert cold_start._recall(truth, ranked, k=2) == pytest.approx((1 / 2 + 1) / 2)
+    assert _cold_start_protocol._recall(truth, ranked, k=2) == pytest.approx((1 / 2 + 1) / 2)
 
 
 def test_split_items_partitions_the_items_that_appear():
@@ -32,8 +32,8 @@ def test_relabelled_ties_are_broken_at_random():
     # All-zero scores (MF's cold items) rank by column index; after relabelling,
     # the first-ranked item differs from seed to seed.
     X = sp.csr_matrix(np.eye(30))
-    firsts = {int(np.flatnonzero(cold_start._relabel_items(X, None, seed)[0][0].toarray())[0])
-              for seed in range(10)}
+    relabelled = [_cold_start_protocol._relabel_items(X, None, seed)[0] for seed in range(10)]
+    firsts = {int(np.flatnonzero(X_seed[0].toarray())[0]) for X_seed in relabelled}
     assert len(firsts) > 1
 
 
@@ -103,23 +103,25 @@ def test_user_cold_start_needs_user_attributes(files):
                          str(files / "items.csv"), "--user-cold-start", "--quiet"])
 
 
-def _small_gans(monkeypatch, max_epochs):
-    """GANAugmenter made small and fast in the cold-start module; returns those built."""
-    small = dict(g_hidden_sizes=(32,), d_hidden_sizes=(16,), max_epochs=max_epochs,
+def _small_gans(monkeypatch, max_iter):
+    """GANAugmenter made small and fast where the cold-start methods build it (the GAN alone,
+    and the GAN step of the warm benchmark's GAN + MF pipeline); returns those built."""
+    small = dict(g_hidden_sizes=(32,), d_hidden_sizes=(16,), max_iter=max_iter,
                  batch_size=64)
-    original, built = cold_start.GANAugmenter, []
+    original, built = _methods.GANAugmenter, []
 
     def build(**params):
         built.append(original(**{**small, **params}))
         return built[-1]
 
-    monkeypatch.setattr(cold_start, "GANAugmenter", build)
+    monkeypatch.setattr(_methods, "GANAugmenter", build)
+    monkeypatch.setattr(_cold_start_methods, "GANAugmenter", build)
     return built
 
 
 def test_gan_methods_rank_cold_items_from_attributes(files, monkeypatch):
     # A small, fast GAN: the planted clusters the attributes reveal are easy.
-    _small_gans(monkeypatch, max_epochs=15)
+    _small_gans(monkeypatch, max_iter=15)
     # Budget 1: the GAN methods' first setting, the one chosen on ML-100K.
     report = cold_start.main([
         "--ratings", str(files / "ratings.csv"), "--items", str(files / "items.csv"),
@@ -138,7 +140,7 @@ def test_gan_methods_rank_cold_items_from_attributes(files, monkeypatch):
 
 def test_gan_methods_search_their_setting_on_the_first_seed(files, tmp_path, monkeypatch,
                                                             capsys):
-    built = _small_gans(monkeypatch, max_epochs=8)
+    built = _small_gans(monkeypatch, max_iter=8)
     # A first setting that generates no feedback: MF ranks the cold items at
     # random, so a drawn setting must win the search.
     method = next(m for m in cold_start.ITEM_METHODS if m.name == "GAN + MF")
@@ -166,7 +168,7 @@ def test_gan_methods_search_their_setting_on_the_first_seed(files, tmp_path, mon
     assert second["params"] == best["params"]
     assert len(built) == 6
     assert row["notes"] == [f"searched on seed 0's cold-validation items (3 settings), then "
-                            f"kept for every seed: {cold_start._short(best['params'])}"]
+                            f"kept for every seed: {_cold_start_protocol._short(best['params'])}"]
     captured = capsys.readouterr()
     assert f"- GAN + MF: {row['notes'][0]}" in captured.out
     # Progress: a bar per method and seed over its settings, and the GAN's epochs.
@@ -283,20 +285,23 @@ def test_user_cold_start_protocol_on_planted_users():
 
 
 def test_gan_user_method_scores_new_users_from_their_attributes():
-    from sklearn_agn import GANAugmenter, MFRecommender
+    from sklearn_agn import GANAugmenter
 
     X, users, _ = make_interactions(500, 80, 6000, n_factors=2, preference_concentration=0.05,
                                     popularity_mix=0.1, random_state=0, return_factors=True)
     attributes = np.eye(2)[users.argmax(axis=1)]
+    listed = {m.name: m for m in cold_start.USER_METHODS}
+    # The listed methods' calling style with a smaller MF: the generator scores a
+    # new user's empty row; the GAN + MF pipeline (user_attributes routed to its
+    # GAN step) generates feedback for that row, which the MF folds in.
     gan = cold_start.ColdStartMethod(
         "GAN (user attributes)",
-        lambda params, seed, A: cold_start._GANUsers(GANAugmenter(condition_dropout=0.5,
-                                                                 random_state=seed)), {})
+        lambda params, seed, A: GANAugmenter(condition_dropout=0.5, random_state=seed), {},
+        scores=listed["GAN (user attributes)"].scores)
     gan_mf = cold_start.ColdStartMethod(
         "GAN + MF (user attributes)",
-        lambda params, seed, A: cold_start._GANMFUsers(
-            GANAugmenter(condition_dropout=0.5, random_state=seed),
-            MFRecommender(n_factors=8, random_state=seed)), {})
+        lambda params, seed, A: _methods._gan_mf({"gan__condition_dropout": 0.5,
+                                                  "mf__n_factors": 8}, seed), {})
     rows = cold_start.run_user_cold_start(X, attributes,
                                           [cold_start.USER_METHODS[0], gan, gan_mf],
                                           seeds=1, budget=1, log=lambda line: None)

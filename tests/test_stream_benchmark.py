@@ -1,13 +1,13 @@
 """The prequential stream benchmark (sklearn_agn.benchmark.stream)."""
 
+import copy
 import json
 
 import numpy as np
 import pytest
 
 from sklearn_agn import MFRecommender
-from sklearn_agn.benchmark import stream
-from sklearn_agn.preprocessing import _interaction_matrix
+from sklearn_agn.benchmark import _stream_protocol, stream
 
 from ._synthetic import block_interactions
 
@@ -34,9 +34,9 @@ def _model():
 
 def test_batches_by_day_and_by_size():
     times = np.array([0, 10, DAY - 1, DAY, DAY + 5, 3 * DAY])
-    assert stream._batch_bounds(times, 1, "day") == [(1, 3), (3, 5), (5, 6)]
-    assert stream._batch_bounds(times, 1, 2) == [(1, 3), (3, 5), (5, 6)]
-    assert stream._batch_bounds(times, 0, 4) == [(0, 4), (4, 6)]
+    assert _stream_protocol._batch_bounds(times, 1, "day") == [(1, 3), (3, 5), (5, 6)]
+    assert _stream_protocol._batch_bounds(times, 1, 2) == [(1, 3), (3, 5), (5, 6)]
+    assert _stream_protocol._batch_bounds(times, 0, 4) == [(0, 4), (4, 6)]
 
 
 def test_replay_handles_new_users_and_items_and_the_strategies():
@@ -51,11 +51,11 @@ def test_replay_handles_new_users_and_items_and_the_strategies():
     # The last batch holds user 99's first interactions: a cold row, evaluated.
     assert batches[-1]["evaluated"] >= 1
     assert sum(b["evaluated"] for b in batches) == report["data"]["evaluated"]
-    rows, cols, _, shape = stream._encode(log)
-    initial = _model().fit(_interaction_matrix(rows[:n_initial], cols[:n_initial], shape))
+    ratings, encoder, _ = _stream_protocol._encode(log)
+    initial = _model().fit(encoder.transform(ratings.iloc[:n_initial]))
     models = report["models"]
     np.testing.assert_array_equal(models["fold-in"].item_factors_, initial.item_factors_)
-    everything = _model().fit(_interaction_matrix(rows, cols, shape))
+    everything = _model().fit(encoder.transform(ratings))
     np.testing.assert_allclose(models["refit"].item_factors_, everything.item_factors_)
     assert not np.allclose(models["partial_fit"].item_factors_, initial.item_factors_)
     for name, result in report["strategies"].items():
@@ -100,11 +100,12 @@ def test_partial_fit_strategy_resolves_the_items_of_each_batch_only():
     log = _log()
     report = stream.replay_stream(log, _model(), strategies=["partial_fit"], initial=0.98,
                                   batch=4)
-    rows, cols, _, shape = stream._encode(log)
+    ratings, encoder, _ = _stream_protocol._encode(log)
+    cols = encoder.item_index(ratings["item_id"])
     n_initial = report["data"]["initial"]
-    initial = _model().fit(_interaction_matrix(rows[:n_initial], cols[:n_initial], shape))
+    initial = _model().fit(encoder.transform(ratings.iloc[:n_initial]))
     replayed = np.unique(cols[n_initial:])
-    never = np.setdiff1d(np.arange(shape[1]), replayed)
+    never = np.setdiff1d(np.arange(len(encoder.item_ids_)), replayed)
     assert never.size and replayed.size
     final = report["models"]["partial_fit"].item_factors_
     np.testing.assert_array_equal(final[never], initial.item_factors_[never])
@@ -114,12 +115,14 @@ def test_partial_fit_strategy_resolves_the_items_of_each_batch_only():
 def test_beyond_accuracy_of_the_stream_and_the_gan_strategy():
     from sklearn_agn import GANAugmenter
 
-    augmenter = GANAugmenter(sparse_threshold=8, n_generated=2, max_epochs=2,
+    augmenter = GANAugmenter(sparse_threshold=8, n_generated=2, max_iter=2,
                              g_hidden_sizes=(8,), d_hidden_sizes=(8,), random_state=0)
     report = stream.replay_stream(_log(), _model(), strategies=["fold-in", "GAN + partial_fit"],
                                   initial=0.8, batch=100, augmenter=augmenter)
+    # GAN + MF is the warm benchmark's Pipeline: the GAN fitted once, its MF updated.
     gan = report["models"]["GAN + partial_fit"]
-    assert hasattr(gan.augmenter_, "generator_") and gan.mf_.n_features_in_ == 21
+    assert hasattr(gan.named_steps["gan"], "generator_")
+    assert gan.named_steps["mf"].n_features_in_ == 21
     for name, result in report["strategies"].items():
         overall = result["overall"]
         assert 0 < overall["coverage@10"] <= 1 and 0 <= overall["long_tail@10"] <= 1, name
@@ -127,3 +130,33 @@ def test_beyond_accuracy_of_the_stream_and_the_gan_strategy():
     table = stream.format_stream_table(report)
     assert "| GAN + partial_fit |" in table and "coverage@10" in table
 
+
+
+def test_gan_strategy_updates_the_mf_step_on_the_gan_rows():
+    # A Pipeline has no partial_fit: the strategy updates its MF step on the
+    # rows its fitted GAN step transforms, and leaves the GAN as it was.
+    import torch
+    from sklearn.base import clone
+
+    from sklearn_agn import GANAugmenter
+
+    ratings, encoder, _ = _stream_protocol._encode(_log())
+    X_before, X_after = (encoder.transform(ratings.iloc[:end]) for end in (240, 270))
+    augmenter = GANAugmenter(sparse_threshold=8, n_generated=2, max_iter=2,
+                             g_hidden_sizes=(8,), d_hidden_sizes=(8,), random_state=0)
+    pipeline = _stream_protocol._initial_models(_model(), augmenter, ["GAN + partial_fit"],
+                                                X_before)["GAN + partial_fit"]
+    gan, mf = pipeline.named_steps["gan"], pipeline.named_steps["mf"]
+    generator = copy.deepcopy(gan.generator_.state_dict())
+    expected = clone(mf).fit(gan.transform(X_before))
+    np.testing.assert_array_equal(mf.item_factors_, expected.item_factors_)
+    initial = mf.item_factors_.copy()
+    active = np.flatnonzero((X_after - X_before).getnnz(axis=1))
+    updated = _stream_protocol._update("GAN + partial_fit", pipeline, _model(), X_after,
+                                       X_before, active, 0, 10)
+    assert updated is pipeline
+    expected.partial_fit(gan.transform(X_after[active]), previous=gan.transform(X_before[active]))
+    np.testing.assert_array_equal(mf.item_factors_, expected.item_factors_)
+    assert not np.array_equal(mf.item_factors_, initial)
+    for name, value in gan.generator_.state_dict().items():
+        assert torch.equal(value, generator[name]), name
