@@ -103,6 +103,19 @@ def test_user_cold_start_needs_user_attributes(files):
                          str(files / "items.csv"), "--user-cold-start", "--quiet"])
 
 
+
+def test_no_items_does_not_need_the_item_methods(files, monkeypatch):
+    # --no-items runs no item method: one that cannot run here (LightFM not
+    # installed, a default method) does not stop the command.
+    lightfm = next(m for m in cold_start.ITEM_METHODS if m.name == "LightFM (WARP)")
+    monkeypatch.setattr(lightfm, "requires", lambda: "lightfm is not installed")
+    common = ["--ratings", str(files / "ratings.csv"), "--items", str(files / "items.csv"),
+              "--seeds", "1", "--quiet"]
+    report = cold_start.main(common + ["--no-items"])
+    assert report["results"] == [] and report["all_items"] == []
+    with pytest.raises(SystemExit):
+        cold_start.main(common)
+
 def _small_gans(monkeypatch, max_iter):
     """GANAugmenter made small and fast where the cold-start methods build it (the GAN alone,
     and the GAN step of the warm benchmark's GAN + MF pipeline); returns those built."""

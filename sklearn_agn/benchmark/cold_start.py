@@ -147,7 +147,7 @@ def main(argv=None):
         parser.error("--ratings and --items are required (unless --merge)")
     if args.budget < 1 or args.seeds < 1 or args.first_seed < 0:
         parser.error("--budget and --seeds must be >= 1, --first-seed >= 0")
-    methods = [m for m in ITEM_METHODS if m.name in args.methods]
+    methods = [] if args.no_items else [m for m in ITEM_METHODS if m.name in args.methods]
     for method in methods:
         reason = method.requires()
         if reason:
