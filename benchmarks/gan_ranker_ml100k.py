@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from scipy.stats import pearsonr, spearmanr
 
 from sklearn_agn._base import top_k
-from sklearn_agn.augmentation import GANAugmenter
+from sklearn_agn.gan import GANAugmenter
 from sklearn_agn.datasets import load_triplets
 from sklearn_agn.metrics import ndcg_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split

@@ -26,8 +26,8 @@ from sklearn.base import clone
 from sklearn.model_selection import ParameterSampler
 
 from sklearn_agn import GANAugmenter, MFRecommender
-from sklearn_agn.augmentation import generated_mask
 from sklearn_agn.datasets import make_interactions
+from sklearn_agn.gan import generated_mask
 from sklearn_agn.metrics import catalogue_coverage, ndcg_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split
 

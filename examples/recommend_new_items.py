@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
 
 from sklearn_agn import MFRecommender
-from sklearn_agn.attribute_mf import AttributeRidgeMF
+from sklearn_agn.mf import AttributeRidgeMF
 from sklearn_agn.datasets import make_interactions, make_item_attributes
 from sklearn_agn.metrics import ndcg_at_k
 from sklearn_agn.preprocessing import InteractionEncoder

@@ -1,9 +1,7 @@
 """sklearn-agn: recommenders for sparse implicit feedback, densified by a GAN."""
 
-from .attribute_mf import AttributeRidgeMF
-from .augmentation import GANAugmenter
-from .generator_recommender import CFGANRecommender
-from .matrix_factorization import MFRecommender
+from .gan import CFGANRecommender, GANAugmenter
+from .mf import AttributeRidgeMF, MFRecommender
 
 __version__ = "0.1.0.dev0"
 

@@ -1,7 +1,7 @@
 """Top-n most similar items of given items, from any item-item similarity.
 
 Shared by the ``similar_items`` of the item-based models (EASE, ItemKNN) and
-of matrix factorisation (``_mf_serving``): a model supplies the rows of its
+of matrix factorisation (``mf._serving``): a model supplies the rows of its
 item-item similarity for a batch of query items; ranking, excluding the query
 item itself and batching live here once.
 """

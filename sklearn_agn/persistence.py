@@ -19,13 +19,13 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 
-from . import _cfgan
-from .augmentation import GANAugmenter
-from .attribute_mf import AttributeRidgeMF
 from .baselines import EASE, AttributeKNN, FeaturePopularity, ItemKNN, MostPopular
-from .generator_recommender import CFGANRecommender
-from .matrix_factorization import MFRecommender
+from .gan import _training
+from .gan._augmenter import GANAugmenter
+from .gan._recommender import CFGANRecommender
 from .metrics import _RankingScorer
+from .mf._attribute_ridge import AttributeRidgeMF
+from .mf._recommender import MFRecommender
 from .model_selection import UserKFold
 from .preprocessing import InteractionEncoder
 
@@ -36,7 +36,7 @@ class _TorchModuleState:
     """A torch module as plain data: its constructor arguments and weights as numpy arrays."""
 
     def __init__(self, module):
-        if type(module) is not _cfgan.Generator:
+        if type(module) is not _training.Generator:
             raise TypeError(
                 f"Cannot store a torch module of type {type(module).__name__} safely: "
                 "only the generator of GANAugmenter is supported. Use pickle for it."
@@ -49,7 +49,7 @@ class _TorchModuleState:
         self.training = bool(module.training)
 
     def to_module(self):
-        module = _cfgan.Generator.from_init_args(self.init)
+        module = _training.Generator.from_init_args(self.init)
         state = module.state_dict()
         state.update({name: torch.from_numpy(array) for name, array in self.state.items()})
         module.load_state_dict(state)

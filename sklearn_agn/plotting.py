@@ -21,7 +21,7 @@ def _import_pyplot():
 def _fitted_augmenter(estimator):
     """The fitted GANAugmenter of ``estimator`` (itself, or a pipeline's one step)."""
     # Imported here so that ``import sklearn_agn.plotting`` stays light.
-    from .augmentation import GANAugmenter
+    from .gan._augmenter import GANAugmenter
 
     if isinstance(estimator, Pipeline):
         steps = [step for _, step in estimator.steps if isinstance(step, GANAugmenter)]

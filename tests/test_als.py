@@ -9,11 +9,12 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_agn import MFRecommender, _als
-from sklearn_agn._als import als, solve_rows
-from sklearn_agn._als_cg import solve_rows_cg
+from sklearn_agn import MFRecommender
 from sklearn_agn._threads import torch_threads
 from sklearn_agn.estimator_checks import expected_failed_checks
+from sklearn_agn.mf import _als
+from sklearn_agn.mf._als import als, solve_rows
+from sklearn_agn.mf._als_cg import solve_rows_cg
 from sklearn_agn.model_selection import holdout_split
 
 from ._synthetic import block_interactions
@@ -309,7 +310,7 @@ def test_concurrent_thread_requests_restore_the_original_count(process_wide_thre
 def test_concurrent_fits_restore_torch_threads(process_wide_threads, monkeypatch):
     """Two fits with n_jobs in concurrent threads, overlapping for sure (the
     first to start ends first): torch is back at its original count after."""
-    import sklearn_agn.matrix_factorization as mf_module
+    import sklearn_agn.mf._recommender as mf_module
 
     X, _ = block_interactions()
     monkeypatch.setattr(_als, "_MIN_BLOCK_NNZ", 0)  # block threads on this small matrix

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from scipy.stats import loguniform
 
 from sklearn_agn import MFRecommender, benchmark
-from sklearn_agn.augmentation import GANAugmenter
+from sklearn_agn.gan import GANAugmenter
 from sklearn_agn.benchmark import _methods
 from sklearn_agn.benchmark._cli import read_user_groups
 from sklearn_agn.benchmark._protocol import activity_groups

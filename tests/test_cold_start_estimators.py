@@ -1,7 +1,7 @@
 """Recommenders that score cold items from their attributes.
 
 FeaturePopularity and AttributeKNN (sklearn_agn.baselines) and AttributeRidgeMF
-(sklearn_agn.attribute_mf): hand-computed values, a planted structure
+(sklearn_agn.mf._attribute_ridge): hand-computed values, a planted structure
 recovered for items with no interaction, add_items, bad side input, and the
 scikit-learn contract (clone, pickling, GridSearchCV with UserKFold,
 check_estimator).
@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_agn import MFRecommender
-from sklearn_agn.attribute_mf import AttributeRidgeMF
+from sklearn_agn.mf import AttributeRidgeMF
 from sklearn_agn.baselines import AttributeKNN, FeaturePopularity
 from sklearn_agn.datasets import make_interactions, make_item_attributes
 from sklearn_agn.estimator_checks import expected_failed_checks

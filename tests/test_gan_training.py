@@ -4,16 +4,16 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from sklearn_agn._cfgan import (
+from sklearn_agn.gan import GANAugmenter
+from sklearn_agn.gan._networks import Discriminator, Generator, SparseRows, init_weights
+from sklearn_agn.gan._training import (
+    TrainingConfig,
     _LazyAdam,
     _negative_counts,
     _sample_unobserved,
-    TrainingConfig,
     _TrainingStep,
     _zr_weights,
 )
-from sklearn_agn._gan_networks import Discriminator, Generator, SparseRows, init_weights
-from sklearn_agn.augmentation import GANAugmenter
 
 from ._synthetic import block_interactions
 

@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_agn import CFGANRecommender
-from sklearn_agn.augmentation import GANAugmenter
+from sklearn_agn.gan import GANAugmenter
 from sklearn_agn.estimator_checks import expected_failed_checks
 from sklearn_agn.metrics import ndcg_at_k
 from sklearn_agn.model_selection import UserKFold, holdout_split

@@ -5,10 +5,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 
-from sklearn_agn import MFRecommender, _mf_serving, matrix_factorization
+from sklearn_agn import MFRecommender
 from sklearn_agn._validation import generated_mask, mark_generated, real_interactions, take_rows
 from sklearn_agn.datasets import make_interactions
 from sklearn_agn.metrics import ndcg_at_k, precision_at_k, ranking_metrics
+from sklearn_agn.mf import _recommender as matrix_factorization
+from sklearn_agn.mf import _serving as _mf_serving
 from sklearn_agn.model_selection import holdout_split
 
 from ._synthetic import block_interactions

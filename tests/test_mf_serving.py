@@ -1,4 +1,4 @@
-"""Similar items and explanations of matrix factorisation (sklearn_agn._mf_serving)."""
+"""Similar items and explanations of matrix factorisation (sklearn_agn.mf._serving)."""
 
 import numpy as np
 import pytest
@@ -7,10 +7,10 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 
 from sklearn_agn import MFRecommender
-from sklearn_agn._als import row_lambdas
-from sklearn_agn import _mf_serving
-from sklearn_agn._mf_serving import explain, similar_items
 from sklearn_agn._validation import mark_generated
+from sklearn_agn.mf import _serving as _mf_serving
+from sklearn_agn.mf._als import row_lambdas
+from sklearn_agn.mf._serving import explain, similar_items
 
 from ._synthetic import block_interactions
 

@@ -10,7 +10,7 @@
 - a ``KeyboardInterrupt`` during ``fit`` leaves a fresh estimator unfitted and
   a fitted one in its last complete state (learned attributes exactly the
   old ones). The interrupt is injected by patching a private function the fit
-  loop calls (``sklearn_agn._als.solve_rows`` for ALS, ``_cfgan._bce`` and
+  loop calls (``sklearn_agn.mf._als.solve_rows`` for ALS, ``_cfgan._bce`` and
   ``_cfgan.validation_ndcg`` for the GAN) to raise on its N-th call.
 
 ``fit`` records ``n_features_in_`` (``validate_data(reset=True)``) before
@@ -33,9 +33,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
-import sklearn_agn._als as als_module
-import sklearn_agn._cfgan as cfgan_module
-import sklearn_agn.matrix_factorization as mf_module
+import sklearn_agn.mf._als as als_module
+import sklearn_agn.gan._training as cfgan_module
+import sklearn_agn.mf._recommender as mf_module
 from sklearn_agn import GANAugmenter, MFRecommender
 
 from ._synthetic import block_interactions

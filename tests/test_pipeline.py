@@ -6,9 +6,10 @@ import scipy.sparse as sp
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from sklearn_agn import GANAugmenter, MFRecommender, _cfgan
+from sklearn_agn import GANAugmenter, MFRecommender
 from sklearn_agn._validation import mark_generated, take_rows
 from sklearn_agn.datasets import make_interactions
+from sklearn_agn.gan import _training
 from sklearn_agn.metrics import make_ranking_scorer, ndcg_at_k, precision_at_k, recall_at_k
 from sklearn_agn.model_selection import UserKFold, holdout_split
 
@@ -78,13 +79,13 @@ def test_search_trains_only_on_training_rows(split, monkeypatch):
     """In cross-validation the GAN trains on the training fold's rows of X only."""
     X, y = split
     seen = []
-    original = _cfgan.fit_cfgan
+    original = _training.fit_cfgan
 
     def recording(X_train, config, **kwargs):
         seen.append(X_train.copy())
         return original(X_train, config, **kwargs)
 
-    monkeypatch.setattr(_cfgan, "fit_cfgan", recording)
+    monkeypatch.setattr(_training, "fit_cfgan", recording)
     cv = UserKFold(3, shuffle=True, random_state=0)
     GridSearchCV(pipeline(), {"mfrecommender__alpha": [1.0]}, cv=cv,
                  scoring=make_ranking_scorer("ndcg", k=5), refit=False).fit(X, y)

@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from sklearn_agn import CFGANRecommender
-from sklearn_agn.augmentation import GANAugmenter
+from sklearn_agn.gan import GANAugmenter
 from sklearn_agn._validation import generated_mask
 
 # Odd widths and batch sizes, so that rows fall on the edges of BLAS blocks.

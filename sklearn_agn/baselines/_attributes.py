@@ -59,7 +59,7 @@ class FeaturePopularity(BaseRecommender):
     See Also
     --------
     AttributeKNN : Personalised scores from attribute similarity.
-    sklearn_agn.attribute_mf.AttributeRidgeMF : MF with a map from attributes to factors.
+    sklearn_agn.mf._attribute_ridge.AttributeRidgeMF : MF with a map from attributes to factors.
     MostPopular : Popularity without attributes.
 
     Examples

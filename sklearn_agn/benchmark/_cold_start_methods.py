@@ -16,10 +16,10 @@ from sklearn.linear_model import Ridge
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_random_state
 
-from ..attribute_mf import AttributeRidgeMF
-from ..augmentation import GANAugmenter
 from ..baselines import AttributeKNN, FeaturePopularity
-from ..matrix_factorization import MFRecommender
+from ..gan._augmenter import GANAugmenter
+from ..mf._attribute_ridge import AttributeRidgeMF
+from ..mf._recommender import MFRecommender
 from ._methods import _gan_mf
 from ._search import sample_settings
 

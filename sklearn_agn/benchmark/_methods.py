@@ -11,10 +11,10 @@ from scipy.stats import loguniform, uniform
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from ..augmentation import GANAugmenter
 from ..baselines import EASE, ItemKNN, MostPopular
-from ..generator_recommender import CFGANRecommender
-from ..matrix_factorization import MFRecommender
+from ..gan._augmenter import GANAugmenter
+from ..gan._recommender import CFGANRecommender
+from ..mf._recommender import MFRecommender
 
 __all__ = ["Method", "METHODS"]
 

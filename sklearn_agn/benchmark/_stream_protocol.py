@@ -7,9 +7,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from ..augmentation import GANAugmenter
-from ..matrix_factorization import MFRecommender
+from ..gan._augmenter import GANAugmenter
 from ..metrics import beyond_accuracy_metrics, ndcg_at_k, recall_at_k
+from ..mf._recommender import MFRecommender
 from ..preprocessing import InteractionEncoder
 from ._methods import _gan_mf
 

@@ -45,11 +45,11 @@ batch over time.
 import argparse
 import sys
 
-from ..augmentation import GANAugmenter
 from ..datasets import load_movielens
-from ..matrix_factorization import MFRecommender
+from ..gan._augmenter import GANAugmenter
+from ..mf._recommender import MFRecommender
 from ._report import write_json
-from ._stream_protocol import DEFAULT_STRATEGIES, K, STRATEGIES, replay_stream
+from ._stream_protocol import DEFAULT_STRATEGIES, STRATEGIES, K, replay_stream
 from ._stream_report import format_stream_table, plot_stream
 
 __all__ = ["K", "STRATEGIES", "DEFAULT_STRATEGIES", "replay_stream", "format_stream_table",

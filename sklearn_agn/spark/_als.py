@@ -10,8 +10,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._fit_state import atomic_fit
-from ..matrix_factorization import MFRecommender
 from ..metrics import RANKING_METRICS
+from ..mf._recommender import MFRecommender
 from ..preprocessing import InteractionEncoder
 from . import _input, _statistics
 from ._input import ITEM, ITEM_INDEX, USER, USER_INDEX, VALUE

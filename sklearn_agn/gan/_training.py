@@ -2,8 +2,8 @@
 
 Everything here takes canonical CSR matrices, numpy arrays or tensors and
 returns arrays; parameter validation and the scikit-learn API live in
-:mod:`sklearn_agn.augmentation`, the networks in :mod:`._gan_networks`, the
-scoring of trained generators in :mod:`._gan_inference`.
+:mod:`sklearn_agn.gan._augmenter`, the networks in :mod:`._networks`, the
+scoring of trained generators in :mod:`._inference`.
 
 The generator is trained with CFGAN's "ZP" scheme: the discriminator sees the
 generated scores only on the user's observed items plus a random sample of
@@ -35,8 +35,8 @@ from sklearn.utils import gen_batches
 from torch.nn import functional as F
 from torch.torch_version import TorchVersion
 
-from ._gan_inference import noise, scoring_copy, user_features_batch, validation_ndcg
-from ._gan_networks import Discriminator, Generator, SparseRows, features_tensor, init_weights
+from ._inference import noise, scoring_copy, user_features_batch, validation_ndcg
+from ._networks import Discriminator, Generator, SparseRows, features_tensor, init_weights
 
 # The fused Adam kernel is several times faster on CPU for these wide layers,
 # but CPU support only arrived in torch 2.4.

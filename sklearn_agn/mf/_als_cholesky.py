@@ -3,7 +3,7 @@
 Rows are solved together in padded batches (rows of similar length side by
 side) with batched matrix products and Cholesky factorisations, on CPU or
 GPU. Cost ``O(nnz * f^2 + n_rows * f^3)``: the ``f^3`` term makes it the slow
-solver from a few dozen factors on (see :mod:`sklearn_agn._als_cg`).
+solver from a few dozen factors on (see :mod:`sklearn_agn.mf._als_cg`).
 """
 
 import numpy as np
@@ -24,7 +24,7 @@ def solve_rows(R, Y, *, alpha, regularization, regularization_exponent, preferen
 
     Solves, for every row ``u``, ``(gram + sum_i (c_ui - 1) y_i y_i^T +
     diag(lambda_u + curvature_u)) x_u = sum_i c_ui p_ui y_i + prior_u`` (see
-    :mod:`sklearn_agn._als_equations`).
+    :mod:`sklearn_agn.mf._als_equations`).
 
     Parameters
     ----------

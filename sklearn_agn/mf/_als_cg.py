@@ -104,7 +104,7 @@ def solve_rows_cg(R, Y, x0=None, *, alpha, regularization, regularization_expone
                   curvature=None, prior=None):
     """Factors of the rows of ``R`` by ``cg_steps`` CG steps from ``x0`` (zeros if None).
 
-    The inexact counterpart of :func:`sklearn_agn._als_cholesky.solve_rows`,
+    The inexact counterpart of :func:`sklearn_agn.mf._als_cholesky.solve_rows`,
     with the same parameters (``curvature`` and ``prior`` as tensors).
     """
     pattern = SparsePattern(R, Y.device, Y.dtype)

@@ -35,8 +35,9 @@ import scipy.linalg
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
+from .._similar_items import check_items
+from .._similar_items import similar_items as _top_similar
 from ._als_equations import entry_coefficients
-from ._similar_items import check_items, similar_items as _top_similar
 
 __all__ = ["fold_in", "rounded_products", "ItemsByNorm", "top_k", "similar_items", "explain"]
 

@@ -14,8 +14,8 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils import gen_batches
 
-from ._gan_networks import SparseRows
-from .metrics import ndcg_at_k
+from ..metrics import ndcg_at_k
+from ._networks import SparseRows
 
 
 def scoring_copy(G, device):

@@ -13,19 +13,21 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 from tqdm.auto import tqdm
 
-from . import _cfgan, _gan_inference
-from ._fit_state import atomic_fit
-from ._gan_networks import ACTIVATIONS, features_tensor
-from ._torch_utils import resolve_device
-from ._validation import (
+from .._fit_state import atomic_fit
+from .._torch_utils import resolve_device
+from .._validation import (
     check_interactions,
     feedback_preferences,
-    generated_mask as _marked_entries,
     mark_generated,
     real_interactions,
     same_sparse_container,
 )
-from .model_selection import holdout_split
+from .._validation import (
+    generated_mask as _marked_entries,
+)
+from ..model_selection import holdout_split
+from . import _inference, _training
+from ._networks import ACTIVATIONS, features_tensor
 
 __all__ = ["GANAugmenter", "generated_mask"]
 
@@ -49,7 +51,7 @@ def generated_mask(X):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_agn.augmentation import GANAugmenter, generated_mask
+    >>> from sklearn_agn.gan._augmenter import GANAugmenter, generated_mask
     >>> X = (np.random.RandomState(0).random_sample((40, 30)) < 0.2).astype(float)
     >>> gan = GANAugmenter(max_iter=1, sparse_threshold=100, n_generated=2, random_state=0)
     >>> X_aug = gan.fit_transform(X)
@@ -364,7 +366,7 @@ default=None
     --------
     >>> import numpy as np
     >>> import scipy.sparse as sp
-    >>> from sklearn_agn.augmentation import GANAugmenter
+    >>> from sklearn_agn.gan._augmenter import GANAugmenter
     >>> rng = np.random.RandomState(0)
     >>> X = sp.csr_matrix((rng.random_sample((40, 30)) < 0.3).astype(float))
     >>> aug = GANAugmenter(sparse_threshold=8, n_generated=3, max_iter=2,
@@ -546,13 +548,13 @@ default=None
             validation = (X_train, X_held_out)
 
         seed = int(rng.randint(np.iinfo(np.int32).max - 1))
-        config = _cfgan.TrainingConfig.from_params(
+        config = _training.TrainingConfig.from_params(
             self.get_params(), g_hidden_sizes=g_hidden_sizes, d_hidden_sizes=d_hidden_sizes
         )
         with tqdm(
             total=self.max_iter, desc="GANAugmenter", disable=not self.verbose, leave=False
         ) as progress:
-            generator, log = _cfgan.fit_cfgan(
+            generator, log = _training.fit_cfgan(
                 X_train,
                 config,
                 item_attributes=item_attributes,
@@ -663,7 +665,7 @@ default=None
 
         generator, device = self._generator_on_device()
         found = [
-            _gan_inference.top_unobserved(
+            _inference.top_unobserved(
                 generator, device, X, n_add, self.batch_size, user_attributes=user_attributes
             )
         ]
@@ -773,7 +775,7 @@ default=None
         check_is_fitted(self)
         X = check_interactions(self, X, reset=False)
         user_attributes = self._check_transform_user_attributes(user_attributes, X.shape[0])
-        return _gan_inference.generator_scores(
+        return _inference.generator_scores(
             *self._generator_on_device(), X, self.batch_size, user_attributes=user_attributes
         )
 
@@ -812,7 +814,7 @@ default=None
         rng = check_random_state(random_state)
         lengths = rng.choice(self.row_lengths_, size=n_samples)
         generator, device = self._generator_on_device()
-        rows, items = _gan_inference.sample_rows(
+        rows, items = _inference.sample_rows(
             generator,
             device,
             self.item_popularity_,
@@ -830,10 +832,10 @@ default=None
         ``generator_`` stays on the CPU so that a fitted estimator pickles and
         loads anywhere; inference runs where ``device`` says, in float64 so
         that a row's scores do not depend on the rows scored with it
-        (:func:`~sklearn_agn._gan_inference.scoring_copy`).
+        (:func:`~sklearn_agn.gan._inference.scoring_copy`).
         """
         device = resolve_device(self.device)
-        return _gan_inference.scoring_copy(self.generator_, device), device
+        return _inference.scoring_copy(self.generator_, device), device
 
     def _cold_item_thresholds(self, generator, device, X, cold_items, user_attributes):
         """``(cold_item_thresholds_, new_item_threshold_)`` set on the rows of ``fit``.
@@ -847,10 +849,10 @@ default=None
         n_top = math.ceil(self.cold_item_share * X.shape[0])
         if generator.item_attributes is None or n_top == 0:
             return np.full(cold_items.size, np.inf), np.inf
-        scorer = _gan_inference.scoring_copy(generator, device)
+        scorer = _inference.scoring_copy(generator, device)
 
         def kth_best(items):
-            _, found, scores = _gan_inference.top_rows(
+            _, found, scores = _inference.top_rows(
                 scorer, device, X, items, n_top, self.batch_size, user_attributes=user_attributes
             )
             # inf for an item every row holds: no row can get it.
@@ -886,7 +888,7 @@ default=None
         held = X[:, items].tocsr()
         found = []
         for part in gen_batches(X.shape[0], self.batch_size):
-            scores = _gan_inference.generator_scores(
+            scores = _inference.generator_scores(
                 generator,
                 device,
                 X[part],

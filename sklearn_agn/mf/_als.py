@@ -3,8 +3,8 @@
 The entry point of the ALS modules: :func:`als` alternates between the user
 and the item half-sweeps of fit; :func:`solve_rows` solves the rows of one
 half-sweep exactly (fold-in, ``partial_fit``). The model and its equations are
-in :mod:`sklearn_agn._als_equations`, the two solvers in
-:mod:`sklearn_agn._als_cholesky` (exact) and :mod:`sklearn_agn._als_cg`
+in :mod:`sklearn_agn.mf._als_equations`, the two solvers in
+:mod:`sklearn_agn.mf._als_cholesky` (exact) and :mod:`sklearn_agn.mf._als_cg`
 (conjugate gradient), the thread policy in :mod:`sklearn_agn._threads`.
 """
 
@@ -14,12 +14,12 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from .._threads import torch_num_threads
+from .._validation import entry_ids
 from ._als_cg import conjugate_gradient
 from ._als_cholesky import solve_rows
 from ._als_equations import entry_coefficients, real_counts, row_lambdas
 from ._sparse_pattern import SparsePattern
-from ._threads import torch_num_threads
-from ._validation import entry_ids
 
 __all__ = ["SOLVERS", "als", "solve_rows"]
 
@@ -53,7 +53,7 @@ def als(R, item_factors, *, n_iter, alpha, regularization, regularization_expone
     n_iter : int
         Number of sweeps.
     alpha, regularization, regularization_exponent : float
-        Confidence scale and penalty (see :mod:`sklearn_agn._als_equations`).
+        Confidence scale and penalty (see :mod:`sklearn_agn.mf._als_equations`).
     preferences : ndarray of shape (R.nnz,), default=None
         Preference of every stored entry, aligned with ``R.data``; None: all 1.
     real : ndarray of bool of shape (R.nnz,), default=None

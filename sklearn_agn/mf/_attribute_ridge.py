@@ -18,12 +18,12 @@ from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseRecommender
-from ._fit_state import atomic_fit
-from ._item_attributes import check_item_attributes, warm_items
-from ._validation import check_interactions, take_columns
-from ._torch_utils import torch_dtype
-from .matrix_factorization import MFRecommender, _rounded_products
+from .._base import BaseRecommender
+from .._fit_state import atomic_fit
+from .._item_attributes import check_item_attributes, warm_items
+from .._torch_utils import torch_dtype
+from .._validation import check_interactions, take_columns
+from ._recommender import MFRecommender, _rounded_products
 
 __all__ = ["AttributeRidgeMF"]
 
@@ -96,7 +96,7 @@ class AttributeRidgeMF(BaseRecommender):
     --------
     >>> import numpy as np
     >>> from sklearn_agn import MFRecommender
-    >>> from sklearn_agn.attribute_mf import AttributeRidgeMF
+    >>> from sklearn_agn.mf._attribute_ridge import AttributeRidgeMF
     >>> X = np.array([[1, 1, 0, 0, 0],
     ...               [1, 1, 0, 0, 0],
     ...               [0, 0, 1, 1, 0],

@@ -15,17 +15,24 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
+from .._base import BaseRecommender, _item_indices
+from .._fit_state import atomic_fit
+from .._similar_items import check_items
+from .._threads import resolve_n_jobs, torch_num_threads
+from .._torch_utils import resolve_device, seeded_generator, torch_dtype
+from .._validation import (
+    _n_columns,
+    check_interactions,
+    entry_ids,
+    feedback_preferences,
+    generated_flags,
+    real_interactions,
+    take_rows,
+)
+from . import _serving
 from ._als import SOLVERS, als, solve_rows, transpose_entries
 from ._als_cg import solve_rows_cg
 from ._als_equations import entry_coefficients, real_counts, row_lambdas
-from . import _mf_serving
-from ._base import BaseRecommender, _item_indices
-from ._fit_state import atomic_fit
-from ._similar_items import check_items
-from ._threads import resolve_n_jobs, torch_num_threads
-from ._torch_utils import resolve_device, seeded_generator, torch_dtype
-from ._validation import (_n_columns, check_interactions, entry_ids, feedback_preferences,
-                          generated_flags, real_interactions, take_rows)
 
 
 class MFRecommender(BaseRecommender):
@@ -346,11 +353,11 @@ class MFRecommender(BaseRecommender):
         self._sort_items()
 
     def _sort_items(self):
-        # The order of predict's search (_mf_serving.top_k), for float32
+        # The order of predict's search (_serving.top_k), for float32
         # factors: float64 ones are ranked by scoring every item.
         if self.item_factors_.dtype == np.float32:
             self._items_by_norm = (self.item_factors_,
-                                   _mf_serving.ItemsByNorm(self.item_factors_))
+                                   _serving.ItemsByNorm(self.item_factors_))
 
     def __getstate__(self):
         # Without the sorted copy of the item factors: it is rebuilt on loading.
@@ -535,7 +542,7 @@ class MFRecommender(BaseRecommender):
             the item itself left out.
         """
         check_is_fitted(self)
-        return _mf_serving.similar_items(self.item_factors_, items, n)
+        return _serving.similar_items(self.item_factors_, items, n)
 
     def explain(self, user_row, items):
         """How much each item of a user's history contributed to the scores of ``items``.
@@ -577,7 +584,7 @@ class MFRecommender(BaseRecommender):
         query, single = check_items(items, self.item_factors_.shape[0])
         n_real = int(real_interactions(X).nnz)
         lam = row_lambdas([n_real], self.regularization, self.regularization_exponent)[0]
-        history, contributions, _ = _mf_serving.explain(
+        history, contributions, _ = _serving.explain(
             self.item_factors_, X, query, alpha=self.alpha, user_regularization=lam,
             preferences=feedback_preferences(X))
         # The model's own scores: for an empty row, popularity, which is not
@@ -613,11 +620,11 @@ class MFRecommender(BaseRecommender):
         return _gram64(self.item_factors_)
 
     def _sorted_items(self):
-        """The item factors sorted by decreasing norm (for ``_mf_serving.top_k``), cached."""
+        """The item factors sorted by decreasing norm (for ``_serving.top_k``), cached."""
         cached = getattr(self, "_items_by_norm", None)
         if cached is not None and cached[0] is self.item_factors_:
             return cached[1]
-        return _mf_serving.ItemsByNorm(self.item_factors_)  # factors set by hand
+        return _serving.ItemsByNorm(self.item_factors_)  # factors set by hand
 
     def _fold_in(self, X):
         """The factors of the rows of canonical ``X``, solved exactly in float64 (see Notes).
@@ -628,7 +635,7 @@ class MFRecommender(BaseRecommender):
         preferences, real = _entry_feedback(X)
         lambdas = row_lambdas(real_counts(X.indptr, real), self.regularization,
                               self.regularization_exponent)
-        return torch.from_numpy(_mf_serving.fold_in(self.item_factors_, self._gram(), X,
+        return torch.from_numpy(_serving.fold_in(self.item_factors_, self._gram(), X,
                                                      alpha=self.alpha, lambdas=lambdas,
                                                      preferences=preferences))
 
@@ -651,7 +658,7 @@ class MFRecommender(BaseRecommender):
         ``_score_rows`` scores every item in float64; a float32 product with a
         rigorous bound on its error, over the items whose norm can reach a
         row's top k, finds those whose exact score can, and only these are
-        scored exactly (``_mf_serving.top_k``): the ranking is
+        scored exactly (``_serving.top_k``): the ranking is
         ``_score_rows``'. Cold rows (popularity), rows whose scores may
         overflow float32, and float64 factors (no cheaper product to filter
         with) go through ``_score_rows``.
@@ -666,10 +673,10 @@ class MFRecommender(BaseRecommender):
         bounded = (X.indptr[1:] > X.indptr[:-1]) \
             & (ordered.norms[0] * np.sqrt(np.einsum("ij,ij->i", users, users)) < 1e30)
         if bounded.all():
-            return _mf_serving.top_k(users, ordered, k, banned, seen, dtype=self.dtype)
+            return _serving.top_k(users, ordered, k, banned, seen, dtype=self.dtype)
         ranked = np.empty((X.shape[0], k), dtype=np.intp)
         rows, others = np.flatnonzero(bounded), np.flatnonzero(~bounded)
-        ranked[rows] = _mf_serving.top_k(users[rows], ordered, k, banned, seen[rows],
+        ranked[rows] = _serving.top_k(users[rows], ordered, k, banned, seen[rows],
                                          dtype=self.dtype)
         ranked[others] = super()._rank_rows(take_rows(X, others), k, banned, seen[others])
         return ranked
@@ -677,8 +684,8 @@ class MFRecommender(BaseRecommender):
 
 def _rounded_products(users, items, dtype):
     """``users @ items.T`` of float64 ``users``, rounded to ``dtype``: CPU tensors, computed
-    in numpy (``_mf_serving.rounded_products``)."""
-    return torch.from_numpy(_mf_serving.rounded_products(
+    in numpy (``_serving.rounded_products``)."""
+    return torch.from_numpy(_serving.rounded_products(
         users.numpy(), items.numpy(), torch.empty(0, dtype=dtype).numpy().dtype))
 
 

@@ -3,10 +3,10 @@
 from sklearn.base import _fit_context, clone
 from sklearn.utils._param_validation import HasMethods
 
-from ._base import BaseRecommender
-from ._fit_state import atomic_fit
-from ._validation import check_interactions
-from .augmentation import GANAugmenter
+from .._base import BaseRecommender
+from .._fit_state import atomic_fit
+from .._validation import check_interactions
+from ._augmenter import GANAugmenter
 
 __all__ = ["CFGANRecommender"]
 
@@ -14,10 +14,10 @@ __all__ = ["CFGANRecommender"]
 class CFGANRecommender(BaseRecommender):
     """Recommend the items a CFGAN's generator scores highest.
 
-    Fits a clone of ``augmenter`` (a :class:`~sklearn_agn.augmentation.GANAugmenter`)
+    Fits a clone of ``augmenter`` (a :class:`~sklearn_agn.gan._augmenter.GANAugmenter`)
     on the interactions and ranks each user's unseen items by the generator's
     score given the user's row (:meth:`GANAugmenter.score_items
-    <sklearn_agn.augmentation.GANAugmenter.score_items>`, noise held at its
+    <sklearn_agn.gan._augmenter.GANAugmenter.score_items>`, noise held at its
     mean). This is CFGAN used as a recommender, as in the paper, with the
     library's ``predict``, ``decision_function`` and ``score``.
 
@@ -54,7 +54,7 @@ class CFGANRecommender(BaseRecommender):
 
     See Also
     --------
-    sklearn_agn.augmentation.GANAugmenter : The GAN, also used to add
+    sklearn_agn.gan._augmenter.GANAugmenter : The GAN, also used to add
         generated feedback to sparse rows.
     sklearn_agn.MFRecommender : Matrix factorisation, alone or after
         ``GANAugmenter``.
@@ -74,7 +74,7 @@ class CFGANRecommender(BaseRecommender):
     --------
     >>> import numpy as np
     >>> from sklearn_agn import CFGANRecommender
-    >>> from sklearn_agn.augmentation import GANAugmenter
+    >>> from sklearn_agn.gan._augmenter import GANAugmenter
     >>> rng = np.random.RandomState(0)
     >>> X = (rng.random_sample((40, 30)) < 0.3).astype(float)
     >>> gan = GANAugmenter(max_iter=2, random_state=0)
