@@ -8,7 +8,6 @@ against the number of items of ``X``.
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_array
 
 
@@ -64,11 +63,6 @@ def _is_numeric(dtype):
         return np.issubdtype(np.dtype(dtype), np.number) or np.dtype(dtype) == np.bool_
     except TypeError:  # pandas extension dtypes (string, category...)
         return getattr(dtype, "kind", "O") in "biuf"
-
-
-def row_normalize(attributes):
-    """Rows scaled to unit L2 norm (all-zero rows stay zero), as float64 CSR."""
-    return normalize(sp.csr_matrix(attributes, dtype=np.float64))
 
 
 def warm_items(X):

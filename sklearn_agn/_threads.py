@@ -1,6 +1,7 @@
-"""Thread policy of the torch-backed solvers: torch's process-wide thread count.
+"""Thread policy: torch's and the BLAS libraries' process-wide thread counts.
 
-``torch.set_num_threads`` changes a process-wide setting, so it is changed
+``torch.set_num_threads`` (and threadpoolctl's limit on numpy's and scipy's
+BLAS) changes a process-wide setting, so it is changed
 only when the user asks for it (``n_jobs`` not None), and restored safely
 when several calls overlap: the requests active at a time are kept in a
 module-level list under a lock; a request that ends puts back the count of the
@@ -10,16 +11,79 @@ one to end puts back the count the process had before the first one began
 """
 
 import contextlib
+import functools
 import threading
 
 import joblib
 import torch
+from threadpoolctl import ThreadpoolController
 
-_lock = threading.Lock()
-# Thread counts of the active requests, oldest first, and the count to put
-# back when the last of them ends.
-_active = []
-_original = None
+
+class _ThreadSetting:
+    """A process-wide thread count that overlapping requests set and restore.
+
+    ``read()`` returns the setting's current state and ``write(state)`` sets
+    it, ``state`` being a request's count or a state ``read`` returned.
+    """
+
+    def __init__(self, read, write):
+        self._read, self._write = read, write
+        self._lock = threading.Lock()
+        # The active requests, oldest first, and the state to put back when
+        # the last of them ends.
+        self._active = []
+        self._original = None
+
+    @contextlib.contextmanager
+    def request(self, n_threads):
+        """Run the block at ``n_threads`` threads (None: leave the setting alone)."""
+        if n_threads is None:
+            yield
+            return
+        token = _Request(n_threads)
+        with self._lock:
+            if not self._active:
+                self._original = self._read()
+            self._active.append(token)
+            self._write(n_threads)
+        try:
+            yield
+        finally:
+            with self._lock:
+                # By identity: requests of equal counts are distinct requests.
+                del self._active[next(i for i, r in enumerate(self._active) if r is token)]
+                self._write(self._active[-1].n_threads if self._active else self._original)
+
+
+class _Request:
+    __slots__ = ("n_threads",)
+
+    def __init__(self, n_threads):
+        self.n_threads = n_threads
+
+
+@functools.cache
+def _blas_libraries():
+    """threadpoolctl's controllers of the BLAS libraries loaded (numpy's, scipy's), found once."""
+    return ThreadpoolController().select(user_api="blas").lib_controllers
+
+
+def _read_blas():
+    return [library.num_threads for library in _blas_libraries()]
+
+
+def _write_blas(state):
+    libraries = _blas_libraries()
+    counts = [state] * len(libraries) if isinstance(state, int) else state
+    # Only where the count changes: a call costs microseconds, serving one user a millisecond.
+    for library, count in zip(libraries, counts):
+        if library.num_threads != count:
+            library.set_num_threads(count)
+
+
+# Looked up at each call, not bound once: torch's functions may be wrapped after import.
+_torch_setting = _ThreadSetting(lambda: torch.get_num_threads(), lambda n: torch.set_num_threads(n))
+_blas_setting = _ThreadSetting(_read_blas, _write_blas)
 
 
 def resolve_n_jobs(n_jobs):
@@ -36,37 +100,22 @@ def resolve_n_jobs(n_jobs):
         return joblib.effective_n_jobs(n_jobs)
 
 
-@contextlib.contextmanager
 def torch_num_threads(n_threads):
     """Run the block with torch at ``n_threads`` intra-op threads, then restore.
 
     ``None`` leaves torch's setting alone (and never calls
     ``torch.set_num_threads``).
     """
-    if n_threads is None:
-        yield
-        return
-    global _original
-    token = _Request(n_threads)
-    with _lock:
-        if not _active:
-            _original = torch.get_num_threads()
-        _active.append(token)
-        torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        with _lock:
-            # By identity: requests of equal counts are distinct requests.
-            del _active[next(i for i, r in enumerate(_active) if r is token)]
-            torch.set_num_threads(_active[-1].n_threads if _active else _original)
+    return _torch_setting.request(n_threads)
 
 
-class _Request:
-    __slots__ = ("n_threads",)
+def blas_threads(n_threads):
+    """Run the block with numpy's and scipy's BLAS at ``n_threads`` threads, then restore.
 
-    def __init__(self, n_threads):
-        self.n_threads = n_threads
+    ``None`` leaves them alone. Serving multiplies in numpy, so ``n_jobs``
+    bounds these as it bounds torch's.
+    """
+    return _blas_setting.request(n_threads)
 
 
 def torch_threads(n_jobs):

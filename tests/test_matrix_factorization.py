@@ -6,6 +6,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 
 from sklearn_agn import MFRecommender
+from sklearn_agn._threads import blas_threads
 from sklearn_agn._validation import generated_mask, mark_generated, real_interactions, take_rows
 from sklearn_agn.datasets import make_interactions
 from sklearn_agn.metrics import ndcg_at_k, precision_at_k, ranking_metrics
@@ -590,8 +591,8 @@ def test_n_jobs_bounds_the_blas_threads_of_serving_and_puts_them_back(monkeypatc
         assert seen[-1] == {2}
         # Overlapping requests: one that ends puts back the most recent one's
         # count, the last one the count from before the first.
-        first = matrix_factorization._blas_threads(1)
-        second = matrix_factorization._blas_threads(3)
+        first = blas_threads(1)
+        second = blas_threads(3)
         first.__enter__()
         second.__enter__()
         first.__exit__(None, None, None)

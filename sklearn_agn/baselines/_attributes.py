@@ -10,11 +10,12 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import _fit_context
+from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import Interval
 
 from .._base import BaseRecommender
 from .._fit_state import atomic_fit
-from .._item_attributes import check_item_attributes, row_normalize, warm_items
+from .._item_attributes import check_item_attributes, warm_items
 from .._validation import check_interactions, real_interactions
 
 #: Dense similarity entries computed at once by ``AttributeKNN.fit`` (32 MB of
@@ -231,7 +232,7 @@ class AttributeKNN(BaseRecommender):
         X = check_interactions(self, X, reset=True)
         attributes = check_item_attributes(self.item_attributes, X.shape[1])
         self.item_similarity_ = _attribute_neighbours(
-            row_normalize(attributes), np.flatnonzero(warm_items(X)), self.n_neighbors)
+            normalize(sp.csr_matrix(attributes, dtype=np.float64)), np.flatnonzero(warm_items(X)), self.n_neighbors)
         return self
 
     def _score_rows(self, X):

@@ -1,8 +1,6 @@
 """Matrix factorisation for implicit feedback, trained by weighted ALS."""
 
 import contextlib
-import functools
-import threading
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,13 +10,12 @@ from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from .._base import BaseRecommender, _item_indices
 from .._fit_state import atomic_fit
 from .._similar_items import check_items
-from .._threads import resolve_n_jobs, torch_num_threads
+from .._threads import blas_threads, resolve_n_jobs, torch_num_threads
 from .._torch_utils import resolve_device, seeded_generator, torch_dtype
 from .._validation import (
     _n_columns,
@@ -316,7 +313,7 @@ class MFRecommender(BaseRecommender):
         # Serving multiplies in numpy and solves in scipy: their BLAS follows
         # n_jobs as torch does.
         n_threads = resolve_n_jobs(self.n_jobs)
-        with torch_num_threads(n_threads), _blas_threads(n_threads):
+        with torch_num_threads(n_threads), blas_threads(n_threads):
             yield
 
     def _fit_als(self, X):
@@ -692,59 +689,6 @@ def _rounded_products(users, items, dtype):
 # The largest confidence of each dtype (see ``_check_confidence``).
 _CONFIDENCE_LIMITS = {dtype: float(np.sqrt(np.finfo(dtype).max))
                       for dtype in ("float32", "float64")}
-# Thread counts of the active ``_blas_threads`` requests, oldest first, and
-# the counts of the BLAS libraries to put back when the last of them ends.
-_blas_lock = threading.Lock()
-_blas_active = []
-_blas_original = None
-
-
-@functools.cache
-def _blas_libraries():
-    """threadpoolctl's controllers of the BLAS libraries loaded (numpy's, scipy's), found once."""
-    return ThreadpoolController().select(user_api="blas").lib_controllers
-
-
-@contextlib.contextmanager
-def _blas_threads(n_threads):
-    """Run the block with the BLAS libraries at ``n_threads`` threads, then restore.
-
-    ``None`` leaves them alone. Concurrent and nested requests are restored
-    as ``sklearn_agn._threads.torch_num_threads`` restores torch's count: a
-    request that ends puts back the count of the most recent one still
-    active, and the last one the counts from before the first.
-    """
-    if n_threads is None:
-        yield
-        return
-    global _blas_original
-    libraries = _blas_libraries()
-    token = [n_threads]
-    with _blas_lock:
-        if _blas_active:
-            before = [_blas_active[-1][0]] * len(libraries)
-        else:
-            before = _blas_original = [library.num_threads for library in libraries]
-        _blas_active.append(token)
-        _set_blas_threads(libraries, before, [n_threads] * len(libraries))
-    try:
-        yield
-    finally:
-        with _blas_lock:
-            now = [_blas_active[-1][0]] * len(libraries)
-            # By identity: requests of equal counts are distinct requests.
-            del _blas_active[next(i for i, t in enumerate(_blas_active) if t is token)]
-            _set_blas_threads(libraries, now, [_blas_active[-1][0]] * len(libraries)
-                              if _blas_active else _blas_original)
-
-
-def _set_blas_threads(libraries, now, counts):
-    # Only where the count changes: a call costs microseconds, serving one user a millisecond.
-    for library, current, count in zip(libraries, now, counts):
-        if current != count:
-            library.set_num_threads(count)
-
-
 def _gram64(factors):
     """``factors.T @ factors`` in float64, the precision of fold-in (see Notes)."""
     wide = factors.astype(np.float64)
