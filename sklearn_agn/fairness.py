@@ -28,7 +28,8 @@ from scipy.stats import rankdata
 from sklearn.utils import Bunch
 
 from ._validation import as_interactions, real_interactions
-from .metrics import _check_positive_int, ranking_metric_per_user
+from .metrics import ranking_metric_per_user
+from .metrics._ranking import _check_positive_int
 
 __all__ = ["activity_groups", "group_ranking_metrics", "ranking_metric_frame"]
 

@@ -23,7 +23,7 @@ from .baselines import EASE, AttributeKNN, FeaturePopularity, ItemKNN, MostPopul
 from .gan import _training
 from .gan._augmenter import GANAugmenter
 from .gan._recommender import CFGANRecommender
-from .metrics import _RankingScorer
+from .metrics._scorer import _RankingScorer
 from .mf._attribute_ridge import AttributeRidgeMF
 from .mf._recommender import MFRecommender
 from .model_selection import UserKFold
