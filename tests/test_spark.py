@@ -23,7 +23,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml100k-cfgan"
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark(tmp_path_factory):
     pytest.importorskip("pyspark", reason="pyspark is not installed: "
                         "pip install 'sklearn-agn[spark]'")
     pytest.importorskip("pyarrow", reason="pyarrow is not installed: "
@@ -43,6 +43,9 @@ def spark():
     except Exception as exc:  # no usable JVM: a skip with the reason, not an error
         pytest.skip(f"cannot start a local SparkSession: {exc}")
     session.sparkContext.setLogLevel("ERROR")
+    # As on a cluster: MLlib's ALS cuts the factors' lineage there every
+    # checkpoint_interval sweeps (without it, 15 sweeps overflowed a JVM's stack).
+    session.sparkContext.setCheckpointDir(str(tmp_path_factory.mktemp("checkpoints")))
     yield session
     session.stop()
 
@@ -97,6 +100,51 @@ def test_no_active_session_says_how_to_start_one(spark, log, monkeypatch):
     monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
     with pytest.raises(RuntimeError, match=r"No active SparkSession.*builder\.master"):
         SparkALS().fit(log)
+
+
+class _Context:
+    """The part of a SparkContext that the checkpoint check reads and writes."""
+
+    def __init__(self, master, directory=None):
+        self.master, self.directory = master, directory
+
+    def getCheckpointDir(self):
+        return self.directory
+
+    def setCheckpointDir(self, directory):
+        self.directory = directory
+
+
+def _session_with(context):
+    return type("Session", (), {"sparkContext": context})()
+
+
+def test_long_fits_without_a_checkpoint_directory_get_one_locally_and_an_error_on_a_cluster():
+    from sklearn_agn.spark._session import ensure_checkpoint_directory
+
+    local = _Context("local[2]")
+    with pytest.warns(UserWarning, match=r"temporary one.*setCheckpointDir"):
+        ensure_checkpoint_directory(_session_with(local), n_iter=15, checkpoint_interval=10)
+    assert local.directory is not None and Path(local.directory).is_dir()
+
+    cluster = _Context("spark://head:7077")
+    with pytest.raises(ValueError, match=r"n_iter=15 .*no.*checkpoint.*HDFS.*checkpoint_interval=None"):
+        ensure_checkpoint_directory(_session_with(cluster), n_iter=15, checkpoint_interval=10)
+    # Nothing to cut: no more sweeps than the interval, checkpoints off, or a directory set.
+    for n_iter, interval, directory in [(10, 10, None), (15, None, None), (15, 10, "hdfs:///c")]:
+        context = _Context("spark://head:7077", directory)
+        ensure_checkpoint_directory(_session_with(context), n_iter, interval)
+        assert context.directory == directory
+
+
+def test_mllib_checkpoints_the_factors_every_checkpoint_interval_sweeps(spark, log):
+    directory = Path(spark.sparkContext.getCheckpointDir().removeprefix("file:"))
+    before = set(directory.rglob("*"))
+    SparkALS(2, n_iter=4, checkpoint_interval=2, num_blocks=2, random_state=0).fit(log)
+    assert set(directory.rglob("rdd-*")) - before
+    before = set(directory.rglob("*"))
+    SparkALS(2, n_iter=4, checkpoint_interval=None, num_blocks=2, random_state=0).fit(log)
+    assert set(directory.rglob("*")) == before
 
 
 def test_statistics_are_mllib_user_equations_aggregated(spark, fitted):

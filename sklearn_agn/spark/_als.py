@@ -15,7 +15,7 @@ from ..mf._recommender import MFRecommender
 from ..preprocessing import InteractionEncoder
 from . import _input, _statistics
 from ._input import ITEM, ITEM_INDEX, USER, USER_INDEX, VALUE
-from ._session import active_session, pyspark_modules
+from ._session import active_session, ensure_checkpoint_directory, pyspark_modules
 
 
 class SparkALS(BaseEstimator):
@@ -62,6 +62,16 @@ class SparkALS(BaseEstimator):
     num_blocks : int, default=None
         MLlib's ``numUserBlocks`` and ``numItemBlocks`` (its default, 10,
         when None): the number of partitions of each side of the factorisation.
+    checkpoint_interval : int or None, default=10
+        MLlib's ``checkpointInterval``: the factors are checkpointed every
+        this many sweeps, into the SparkContext's checkpoint directory. This
+        bounds their lineage, which otherwise grows with every sweep until
+        serialising a task overflows the JVM's stack. When ``n_iter`` exceeds
+        it and the context has no checkpoint directory, ``fit`` sets a
+        temporary one in local mode (with a warning) and raises a ValueError
+        on a cluster, where the directory must be on shared storage (HDFS,
+        S3...): call ``spark.sparkContext.setCheckpointDir`` first. None
+        never checkpoints (MLlib's -1).
     k : int, default=10
         ``k`` of the returned recommender and of :meth:`recommend_all`.
     metric : {"ndcg", "precision", "recall", "mrr", "hit_rate"}, default="ndcg"
@@ -105,7 +115,7 @@ class SparkALS(BaseEstimator):
     with ``c1_ui = alpha * |r_ui|`` over the entries of value ``r_ui > 0``
     (preference 1), ``n_u`` their number, and the same for items. This is
     :class:`~sklearn_agn.MFRecommender`'s normal equation (see
-    ``sklearn_agn/_als_equations.py``) with ``alpha`` the same, preference 1
+    ``sklearn_agn/mf/_als_equations.py``) with ``alpha`` the same, preference 1
     and confidence ``1 + alpha * r`` the same, and the penalty
     ``regularization * (n_u + 1) ** regularization_exponent`` replaced by
     ``regularization * n_u``. Hence:
@@ -149,6 +159,7 @@ class SparkALS(BaseEstimator):
         "item_col": [str],
         "value_col": [str, None],
         "num_blocks": [Interval(Integral, 1, None, closed="left"), None],
+        "checkpoint_interval": [Interval(Integral, 1, None, closed="left"), None],
         "k": [Interval(Integral, 1, None, closed="left")],
         "metric": [StrOptions(set(RANKING_METRICS))],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -167,6 +178,7 @@ class SparkALS(BaseEstimator):
         item_col="item_id",
         value_col=None,
         num_blocks=None,
+        checkpoint_interval=10,
         k=10,
         metric="ndcg",
         batch_size=1024,
@@ -181,6 +193,7 @@ class SparkALS(BaseEstimator):
         self.item_col = item_col
         self.value_col = value_col
         self.num_blocks = num_blocks
+        self.checkpoint_interval = checkpoint_interval
         self.k = k
         self.metric = metric
         self.batch_size = batch_size
@@ -212,6 +225,7 @@ class SparkALS(BaseEstimator):
                 "interactions (exponent 1.0). Use MFRecommender for another exponent."
             )
         spark = active_session()
+        ensure_checkpoint_directory(spark, self.n_iter, self.checkpoint_interval)
         columns = (self.user_col, self.item_col, self.value_col)
         records = _input.read_interactions(spark, X, columns)
         _input.check_records(records, columns)
@@ -250,7 +264,9 @@ class SparkALS(BaseEstimator):
                                                            numItemBlocks=self.num_blocks)
         als = ALS(rank=self.n_factors, maxIter=self.n_iter, regParam=self.regularization,
                   alpha=self.alpha, implicitPrefs=True, userCol=USER_INDEX, itemCol=ITEM_INDEX,
-                  ratingCol=VALUE, seed=seed, **blocks)
+                  ratingCol=VALUE, seed=seed, **blocks,
+                  checkpointInterval=-1 if self.checkpoint_interval is None
+                  else self.checkpoint_interval)
         model = als.fit(entries)
         user_factors = model.userFactors.persist()
         cached.append(user_factors)
