@@ -26,9 +26,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.stats import pearsonr, spearmanr
 
-from sklearn_agn._base import top_k
-from sklearn_agn.gan import GANAugmenter
 from sklearn_agn.datasets import load_triplets
+from sklearn_agn.gan import CFGANRecommender, GANAugmenter
 from sklearn_agn.metrics import ndcg_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split
 
@@ -52,8 +51,9 @@ def load(data):
     )
 
 
-def rank(model, X, k=20):
-    return top_k(model.score_items(X), k, exclude=X.astype(bool))
+def fit_ranker(X, params):
+    """The generator of a GANAugmenter of ``params``, fitted on ``X``, as a ranker."""
+    return CFGANRecommender(GANAugmenter(random_state=RANDOM_STATE, **params)).fit(X)
 
 
 def row_hits(pairs_rows, pairs_items, truth):
@@ -100,8 +100,8 @@ def main():
     results = []
     for params in GRID:
         start = time.perf_counter()
-        model = GANAugmenter(random_state=RANDOM_STATE, **params).fit(val_train)
-        score = ndcg_at_k(val_test, rank(model, val_train), 20)
+        ranker = fit_ranker(val_train, params)
+        score = ndcg_at_k(val_test, ranker.predict(val_train, k=20), 20)
         results.append(score)
         print(f"   {params}  ndcg@20={score:.4f}  ({time.perf_counter() - start:.1f} s)")
     best = GRID[int(np.argmax(results))]
@@ -109,15 +109,15 @@ def main():
 
     def report(title, params):
         start = time.perf_counter()
-        model = GANAugmenter(random_state=RANDOM_STATE, **params).fit(train)
+        ranker = fit_ranker(train, params)
         seconds = time.perf_counter() - start
-        m = ranking_metrics(test, rank(model, train), ks=(5, 20))
+        m = ranking_metrics(test, ranker.predict(train, k=20), ks=(5, 20))
         print(f"{title}: fit on all train in {seconds:.1f} s, test scores:")
         print("   P@5    R@5    NDCG@5 P@20   R@20   NDCG@20")
         print("   " + " ".join(f"{m[key]:.4f}" for key in (
             "precision@5", "recall@5", "ndcg@5", "precision@20", "recall@20", "ndcg@20")))
         print("   (paper, CFGAN: P@5 .444, NDCG@20 .433; EASE on this split: .444 / .436)\n")
-        return model
+        return ranker.augmenter_
 
     model = report("   chosen parameters", best)
     defaults = GANAugmenter().get_params()

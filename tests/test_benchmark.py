@@ -1,8 +1,10 @@
 """The benchmark command on small generated triplet files."""
 
+import ast
 import gc
 import json
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,13 +12,13 @@ import scipy.sparse as sp
 from scipy.stats import loguniform
 
 from sklearn_agn import MFRecommender, benchmark
-from sklearn_agn.gan import GANAugmenter
 from sklearn_agn.benchmark import _methods
 from sklearn_agn.benchmark._cli import read_user_groups
 from sklearn_agn.benchmark._protocol import activity_groups
 from sklearn_agn.benchmark._search import range_edges, sample_settings, space_size
 from sklearn_agn.datasets import make_interactions
 from sklearn_agn.fairness import group_ranking_metrics
+from sklearn_agn.gan import GANAugmenter
 from sklearn_agn.model_selection import holdout_split
 
 # Small models, so that a run takes seconds. Lists of one value are fixed.
@@ -80,7 +82,9 @@ def test_command_prints_tables_and_writes_files(tmp_path, split, small_methods, 
         "--budget", "2", "--gan-budget", "1", "--seeds", "2", "--quiet",
         "--json", str(tmp_path / "report.json"), "--csv", str(tmp_path / "table.csv"),
     ])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.err == ""  # --quiet: no progress line or bar
+    out = captured.out
     for name in ("most popular", "ItemKNN", "EASE", "MF (iALS)", "CFGAN generator",
                  "GAN + MF"):
         assert f"| {name} |" in out
@@ -111,6 +115,37 @@ def test_command_prints_tables_and_writes_files(tmp_path, split, small_methods, 
     lines = (tmp_path / "table.csv").read_text().splitlines()
     assert lines[0].startswith("method,precision@5")
     assert len(lines) == 1 + 3 + 3 * 2
+
+
+def test_command_shows_progress_unless_quiet(tmp_path, split, monkeypatch, capsys):
+    """The GANs' epochs and losses, bars over settings and refits, and lines, on stderr.
+
+    The shipped GAN methods, their GANs made small where the methods build them.
+    """
+    original = _methods.GANAugmenter
+    monkeypatch.setattr(_methods, "GANAugmenter", lambda **params: original(
+        g_hidden_sizes=(16,), d_hidden_sizes=(8,), max_iter=3, device="cpu", **params))
+    train, test = split
+    write_triplets(tmp_path / "train.txt", train)
+    write_triplets(tmp_path / "test.txt", test)
+    argv = ["--train", str(tmp_path / "train.txt"), "--test", str(tmp_path / "test.txt"),
+            "--methods", "CFGAN generator", "GAN + MF", "--budget", "2", "--gan-budget", "1",
+            "--seeds", "1"]
+    quiet = benchmark.main(argv + ["--quiet"])
+    assert capsys.readouterr().err == ""
+    shown = benchmark.main(argv)
+    captured = capsys.readouterr()
+    # Both GAN methods train a GAN here (GAN + MF: its second setting).
+    assert captured.err.count("GANAugmenter:") >= 2 and "g_loss=" in captured.err
+    for bar in ("CFGAN generator settings", "GAN + MF settings", "GAN + MF refits"):
+        assert bar in captured.err
+    assert "CFGAN generator: chose " in captured.err
+    assert "GANAugmenter" not in captured.out and "settings:" not in captured.out
+    # Progress changes nothing that is reported.
+    assert [row["params"] for row in shown["results"]] == [
+        row["params"] for row in quiet["results"]]
+    assert [row["validation_ndcg@20"] for row in shown["results"]] == [
+        row["validation_ndcg@20"] for row in quiet["results"]]
 
 
 def test_choices_never_depend_on_test(split):
@@ -456,3 +491,22 @@ def test_user_groups_file_reads_labels(tmp_path):
     # User 1 (no test item, no line) and an empty field have no label.
     assert groups["gender"].tolist() == ["F", None, "M"]
     assert groups["age"].tolist() == [None, None, "old"]
+
+
+def test_benchmark_scripts_import_public_names_only():
+    """The scripts of benchmarks/ are examples users copy: public API only (issue 19)."""
+    scripts = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py"))
+    assert scripts
+    private = []
+    for script in scripts:
+        for node in ast.walk(ast.parse(script.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            private += [f"{script.name}:{node.lineno} {name}" for name in names
+                        if name.split(".")[0] == "sklearn_agn"
+                        and any(part.startswith("_") for part in name.split("."))]
+    assert private == []

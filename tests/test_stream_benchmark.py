@@ -80,20 +80,43 @@ def test_replay_validation():
         stream.replay_stream(_log(), _model(), initial=1.0)
 
 
-def test_command_line(tmp_path, capsys):
-    path = tmp_path / "u.data"
-    log = _log()
-    log.assign(rating=1).loc[:, ["user_id", "item_id", "rating", "timestamp"]].to_csv(
+def _write_log(path):
+    """``_log()`` as a MovieLens u.data file."""
+    _log().assign(rating=1).loc[:, ["user_id", "item_id", "rating", "timestamp"]].to_csv(
         path, sep="\t", header=False, index=False)
-    argv = ["--ratings", str(path), "--batch", "day", "--initial", "0.9", "--n-factors", "2",
-            "--n-iter", "2", "--strategies", "fold-in", "refit", "--quiet",
+    return str(path)
+
+
+def test_command_line(tmp_path, capsys):
+    argv = ["--ratings", _write_log(tmp_path / "u.data"), "--batch", "day", "--initial", "0.9",
+            "--n-factors", "2", "--n-iter", "2", "--strategies", "fold-in", "refit", "--quiet",
             "--json", str(tmp_path / "report.json")]
     report = stream.main(argv)
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert captured.err == ""  # --quiet: no progress line or bar
+    out = captured.out
     assert "| fold-in |" in out and "| refit |" in out and "100.0%" in out
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["strategies"]["refit"]["overall"] == report["strategies"]["refit"]["overall"]
     assert "models" not in saved
+
+
+def test_command_shows_progress_unless_quiet(tmp_path, monkeypatch, capsys):
+    """The GAN's epochs and losses, a bar over the batches and a line per batch, on stderr."""
+    original = stream.GANAugmenter
+    monkeypatch.setattr(stream, "GANAugmenter", lambda **params: original(
+        max_iter=2, g_hidden_sizes=(8,), d_hidden_sizes=(8,), **params))
+    argv = ["--ratings", _write_log(tmp_path / "u.data"), "--batch", "100", "--initial", "0.8",
+            "--n-factors", "2", "--n-iter", "2", "--strategies", "fold-in", "GAN + partial_fit"]
+    quiet = stream.main(argv + ["--quiet"])
+    assert capsys.readouterr().err == ""
+    shown = stream.main(argv)
+    captured = capsys.readouterr()
+    assert "GANAugmenter:" in captured.err and "g_loss=" in captured.err
+    assert "batches:" in captured.err and "batch 1: " in captured.err
+    assert "GANAugmenter" not in captured.out and "batches:" not in captured.out
+    assert (shown["strategies"]["GAN + partial_fit"]["ndcg@10"]
+            == quiet["strategies"]["GAN + partial_fit"]["ndcg@10"])
 
 
 def test_partial_fit_strategy_resolves_the_items_of_each_batch_only():

@@ -28,15 +28,25 @@ Protocol (Chae et al., CIKM 2018, and ``shared/data/README.md``):
 4. The GAN's contribution, GAN + MF minus MF seed by seed, is a row of
    the tables and a column of the quartile table.
 
-TEST is never used to choose anything. The package's modules: ``_methods``
+TEST is never used to choose anything. Progress (bars over each method's
+settings and refits, a GAN's epochs and losses, a line per setting) goes to
+stderr unless ``--quiet``.
+
+For scripts that rank models of their own as the protocol does,
+:func:`top_k` ranks a matrix of scores (seen items excluded) and
+:func:`activity_groups` gives NDCG@20 per quartile of users' activity.
+
+The package's modules: ``_methods``
 (what is benchmarked, and the spaces), ``_search`` (drawing settings, range
 edges), ``_protocol`` (tuning, refit, scoring), ``_report`` (tables, files,
 chart) and ``_cli`` (the command line).
 """
 
+from .._base import top_k
 from ._cli import main
 from ._methods import METHODS, Method
-from ._protocol import run_benchmark
+from ._protocol import activity_groups, run_benchmark
 from ._report import format_tables, plot_quartiles
 
-__all__ = ["Method", "METHODS", "run_benchmark", "format_tables", "plot_quartiles", "main"]
+__all__ = ["Method", "METHODS", "run_benchmark", "format_tables", "plot_quartiles", "main",
+           "activity_groups", "top_k"]

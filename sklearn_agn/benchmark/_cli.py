@@ -5,6 +5,7 @@ import csv
 import sys
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..datasets import load_triplets
 from . import _methods
@@ -14,6 +15,16 @@ from ._report import format_tables, plot_quartiles, write_csv, write_json
 __all__ = ["main"]
 
 DESCRIPTION = "The CFGAN paper's protocol on any train/test triplet files."
+
+
+def progress_log(quiet):
+    """The benchmark commands' ``log``: lines to stderr, nothing when ``quiet``.
+
+    Written with ``tqdm.write``, which keeps them clear of the progress bars.
+    """
+    if quiet:
+        return lambda line: None
+    return lambda line: tqdm.write(line, file=sys.stderr)
 
 
 def read_user_groups(path, test):
@@ -113,7 +124,8 @@ def main(argv=None):
     parser.add_argument("--json", help="write the full report as JSON here")
     parser.add_argument("--csv", help="write the main table as CSV here")
     parser.add_argument("--plot", help="write the quartile chart here (needs matplotlib)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress lines or bars (a GAN's epochs and losses)")
     args = parser.parse_args(argv)
     if args.budget < 1 or args.gan_budget < 1 or args.seeds < 1:
         parser.error("--budget, --gan-budget and --seeds must be >= 1")
@@ -129,14 +141,14 @@ def main(argv=None):
             user_groups = read_user_groups(args.user_groups, test)
         except (OSError, ValueError) as exc:
             parser.error(f"--user-groups: {exc}")
-    log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
     # A method built on top of another needs that one's chosen setting and test figures.
     chosen = set(args.methods) | {m.on_top_of[0] for m in methods
                                   if m.name in args.methods and m.on_top_of is not None}
     report = run_benchmark(train, test, [m for m in methods if m.name in chosen],
                            budget=args.budget, gan_budget=args.gan_budget, seeds=args.seeds,
                            val_size=args.val_size, val_seed=args.val_seed,
-                           user_groups=user_groups, log=log)
+                           user_groups=user_groups, log=progress_log(args.quiet),
+                           progress=not args.quiet)
     report["command"] = "python -m sklearn_agn.benchmark " + " ".join(
         sys.argv[1:] if argv is None else argv)
     report["data"] = {"users": shape[0], "items": shape[1], "train": int(train.nnz),

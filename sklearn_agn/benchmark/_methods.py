@@ -6,6 +6,7 @@ the report says when a choice lands on the edge of its range anyway.
 """
 
 import copy
+import functools
 
 from scipy.stats import loguniform, uniform
 from sklearn.base import clone
@@ -39,7 +40,8 @@ class Method:
         seconds for the other methods): such methods are tuned with the
         smaller ``gan_budget`` of :func:`~sklearn_agn.benchmark.run_benchmark`.
     tuning_fitter : callable, default=None
-        ``tuning_fitter() -> fit``, where ``fit(params, seed, X)`` returns
+        ``tuning_fitter(build) -> fit``, where ``build(params, seed)`` is
+        :meth:`make` (progress as asked) and ``fit(params, seed, X)`` returns
         the fitted estimator of a setting. The benchmark makes one ``fit`` per
         tuning call and drops it afterwards, so ``fit`` may keep work shared
         between the settings of that call (a trained GAN) without keeping it
@@ -55,10 +57,16 @@ class Method:
         parameters whose step changes nothing (the other method's model
         exactly). It is always tried, first, so that the chosen setting's
         validation score is never below the other method's and a tie keeps it.
+    progress_params : dict, default=None
+        Parameters set on the estimator when progress is shown, to turn on
+        its own progress bar (a GAN's epochs and losses); never reported.
+        Those the estimator of a setting lacks are left out (a Pipeline whose
+        GAN step is ``"passthrough"`` has no GAN to show).
     """
 
     def __init__(self, name, build, space, stochastic, tuning_fitter=None, *,
-                 trains_gan_per_setting=False, on_top_of=None, unchanged=None):
+                 trains_gan_per_setting=False, on_top_of=None, unchanged=None,
+                 progress_params=None):
         if (on_top_of is None) != (unchanged is None):
             raise ValueError(f"Method {name!r}: on_top_of and unchanged go together, got "
                              f"on_top_of={on_top_of!r} and unchanged={unchanged!r}.")
@@ -70,12 +78,23 @@ class Method:
         self.trains_gan_per_setting = trains_gan_per_setting
         self.on_top_of = on_top_of
         self.unchanged = unchanged
+        self.progress_params = progress_params or {}
 
-    def fitter(self):
+    def make(self, params, seed, progress=False):
+        """The unfitted estimator of setting ``params``, with its progress bar when ``progress``."""
+        model = self.build(params, seed)
+        if progress and self.progress_params:
+            own = model.get_params()
+            model.set_params(**{name: value for name, value in self.progress_params.items()
+                                if name in own})
+        return model
+
+    def fitter(self, progress=False):
         """A ``fit(params, seed, X)`` function for one tuning call."""
+        build = functools.partial(self.make, progress=progress)
         if self.tuning_fitter is not None:
-            return self.tuning_fitter()
-        return lambda params, seed, X: self.build(params, seed).fit(X)
+            return self.tuning_fitter(build)
+        return lambda params, seed, X: build(params, seed).fit(X)
 
 
 def _mf(params, seed):
@@ -104,13 +123,20 @@ class SharedGANFitter:
     GAN is kept, and only as long as this object lives: the benchmark makes
     one per tuning call. A setting whose GAN step is ``"passthrough"``
     (augment nobody) trains no GAN: it is MF alone.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(params, seed) -> Pipeline`` of a ``gan`` and an ``mf`` step,
+        unfitted.
     """
 
-    def __init__(self):
+    def __init__(self, build):
+        self.build = build
         self._last = None  # (GAN training parameters, X, trained GAN)
 
     def __call__(self, params, seed, X):
-        pipeline = _gan_mf(params, seed)
+        pipeline = self.build(params, seed)
         gan = pipeline.named_steps["gan"]
         if gan == "passthrough":
             return pipeline.fit(X)
@@ -175,7 +201,9 @@ METHODS = [
             "shrink": loguniform(0.1, 1000)}, False),
     Method("EASE", lambda params, seed: EASE(**params), {"l2_reg": loguniform(1, 1e4)}, False),
     Method("MF (iALS)", _mf, MF_SPACE, True),
-    Method("CFGAN generator", _generator, GENERATOR_SPACE, True, trains_gan_per_setting=True),
+    Method("CFGAN generator", _generator, GENERATOR_SPACE, True, trains_gan_per_setting=True,
+           progress_params={"augmenter__verbose": 1}),
     Method("GAN + MF", _gan_mf, GAN_MF_SPACE, True, tuning_fitter=SharedGANFitter,
-           on_top_of=("MF (iALS)", "mf__"), unchanged={"gan": "passthrough"}),
+           on_top_of=("MF (iALS)", "mf__"), unchanged={"gan": "passthrough"},
+           progress_params={"gan__verbose": 1}),
 ]

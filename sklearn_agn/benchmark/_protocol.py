@@ -3,6 +3,7 @@
 import time
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .. import fairness
 from ..metrics import beyond_accuracy_metrics, ndcg_at_k, ranking_metric_per_user, ranking_metrics
@@ -23,7 +24,7 @@ def _fit_rank(fit, params, seed, X, k):
     return model.predict(X, k=k), fit_time
 
 
-def _tune(method, X_fit, X_val, budget, seed, log, fixed):
+def _tune(method, X_fit, X_val, budget, seed, log, fixed, progress):
     """Best setting of at most ``budget`` drawn from the method's space, by validation NDCG@20.
 
     scikit-learn's search estimators cannot run this protocol: they split
@@ -32,14 +33,15 @@ def _tune(method, X_fit, X_val, budget, seed, log, fixed):
     settings are drawn by :class:`~sklearn.model_selection.ParameterSampler`.
     Every setting is completed by ``fixed`` (for a method built on top of
     another, that method's chosen setting; else empty), and a method's
-    ``unchanged`` setting is the first of the ``budget``.
+    ``unchanged`` setting is the first of the ``budget``. ``progress`` shows
+    a bar over the settings and the method's own (a GAN's epochs).
     """
     first = [] if method.unchanged is None else [method.unchanged]
     own = first + sample_settings(method.space, budget - len(first), seed)
     size = space_size(method.space)
-    fit = method.fitter()  # lives for this call only: whatever it shares is freed with it
+    fit = method.fitter(progress)  # lives for this call only: what it shares is freed with it
     scores, start = [], time.perf_counter()
-    for params in own:
+    for params in tqdm(own, desc=f"{method.name} settings", leave=False, disable=not progress):
         ranked, _ = _fit_rank(fit, {**params, **fixed}, seed, X_fit, 20)
         scores.append(ndcg_at_k(X_val, ranked, 20))
         log(f"  {method.name} {_short(params)}: validation NDCG@20 {scores[-1]:.4f}")
@@ -115,7 +117,7 @@ def _by_user_groups(test, ranked, user_groups):
 
 
 def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=3,
-                  val_size=0.2, val_seed=1, user_groups=None, log=print):
+                  val_size=0.2, val_seed=1, user_groups=None, log=print, progress=False):
     """Tune every method on validation, refit on train, score on test.
 
     Parameters
@@ -150,6 +152,9 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
         least.
     log : callable, default=print
         Receives progress lines.
+    progress : bool, default=False
+        Show progress bars: each method's settings while tuning, its seeds
+        while refitting, and the methods' own (a GAN's epochs and losses).
 
     Returns
     -------
@@ -194,10 +199,11 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
         if method.on_top_of is not None:
             base, prefix = method.on_top_of
             fixed = {prefix + name: value for name, value in chosen[base]["params"].items()}
-        tuned = _tune(method, X_fit, X_val, n_settings, val_seed, log, fixed)
-        refit = lambda params, seed, X: method.build(params, seed).fit(X)  # noqa: E731
+        tuned = _tune(method, X_fit, X_val, n_settings, val_seed, log, fixed, progress)
+        refit = lambda params, seed, X: method.make(params, seed, progress).fit(X)  # noqa: E731
         runs = []
-        for seed in range(seeds if method.stochastic else 1):
+        for seed in tqdm(range(seeds if method.stochastic else 1), desc=f"{method.name} refits",
+                         leave=False, disable=not progress):
             ranked, fit_time = _fit_rank(refit, tuned["params"], seed, train, max(CUTOFFS))
             runs.append({**ranking_metrics(test, ranked, ks=CUTOFFS),
                          **beyond_accuracy_metrics(ranked, train, max(CUTOFFS)),

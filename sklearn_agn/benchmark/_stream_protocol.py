@@ -6,6 +6,7 @@ import time
 import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
+from tqdm.auto import tqdm
 
 from ..gan._augmenter import GANAugmenter
 from ..metrics import beyond_accuracy_metrics, ndcg_at_k, recall_at_k
@@ -43,18 +44,21 @@ def _encode(ratings):
     return ratings, encoder, encoder.user_index(ratings["user_id"])
 
 
-def _initial_models(base, augmenter, strategies, X_initial):
+def _initial_models(base, augmenter, strategies, X_initial, progress=False):
     """Each strategy's model fitted on the initial part.
 
     ``"GAN + partial_fit"``'s is GAN + MF, the warm benchmark's Pipeline of
-    a clone of ``augmenter`` and one of ``base``.
+    a clone of ``augmenter`` (showing its epochs when ``progress``) and one
+    of ``base``.
     """
     fitted = clone(base).fit(X_initial)
     models = {name: copy.deepcopy(fitted) for name in strategies}
     if "GAN + partial_fit" in strategies:
-        augmenter = GANAugmenter(random_state=0) if augmenter is None else augmenter
+        gan = GANAugmenter(random_state=0) if augmenter is None else clone(augmenter)
+        if progress:
+            gan.set_params(verbose=1)
         # Both steps given whole: the builder's own seed is not used.
-        pipeline = _gan_mf({"gan": clone(augmenter), "mf": clone(base)}, None)
+        pipeline = _gan_mf({"gan": gan, "mf": clone(base)}, None)
         models["GAN + partial_fit"] = pipeline.fit(X_initial)
     return models
 
@@ -127,7 +131,7 @@ def _check_replay(strategies, initial, batch):
 
 
 def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial=0.5,
-                  batch="day", refit_every=10, augmenter=None, log=None):
+                  batch="day", refit_every=10, augmenter=None, log=None, progress=False):
     """Run the prequential protocol of :mod:`sklearn_agn.benchmark.stream` on a log of ratings.
 
     Parameters
@@ -154,6 +158,8 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
         ``GANAugmenter(random_state=0)`` when None.
     log : callable, default=None
         Called with a progress line after each batch.
+    progress : bool, default=False
+        Show progress bars: the batches, and the GAN's epochs and losses.
 
     Returns
     -------
@@ -175,7 +181,7 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
         raise ValueError(f"initial={initial} leaves no interaction to fit or to replay.")
 
     X_initial = encoder.transform(ratings.iloc[:start])
-    models = _initial_models(base, augmenter, strategies, X_initial)
+    models = _initial_models(base, augmenter, strategies, X_initial, progress)
     recommended = {name: [] for name in strategies}
     report = {"batches": [], "strategies": {name: {"ndcg@10": [], "recall@10": [],
                                                    "update_time": []}
@@ -183,7 +189,9 @@ def replay_stream(ratings, model=None, *, strategies=DEFAULT_STRATEGIES, initial
     sums = {name: np.zeros(3) for name in strategies}  # see _test
     n_evaluated = n_new = 0
     history = X_initial  # everything before the batch; batches follow each other
-    for index, (begin, end) in enumerate(_batch_bounds(times, start, batch)):
+    bounds = _batch_bounds(times, start, batch)
+    for index, (begin, end) in enumerate(tqdm(bounds, desc="batches", leave=False,
+                                              disable=not progress)):
         active = np.unique(rows[begin:end])
         seen = history[active]
         truth = encoder.transform(ratings.iloc[begin:end])[active]

@@ -60,8 +60,7 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
+from ._cli import progress_log
 from ._cold_start_data import load_data
 from ._cold_start_methods import (DEFAULT_ITEM_METHODS, DEFAULT_USER_METHODS, ITEM_METHODS,
                                   USER_METHODS, ColdStartMethod)
@@ -180,10 +179,8 @@ def main(argv=None):
 
 def _run(args, methods, X, attributes, user_attributes):
     """The item tables (unless ``--no-items``) and the user table (with ``--user-cold-start``)."""
-    # tqdm.write keeps the lines clear of the progress bars.
-    log = (lambda line: None) if args.quiet else (lambda line: tqdm.write(line, file=sys.stderr))
-    seeds = dict(seeds=args.seeds, budget=args.budget, first_seed=args.first_seed, log=log,
-                 progress=not args.quiet)
+    seeds = dict(seeds=args.seeds, budget=args.budget, first_seed=args.first_seed,
+                 log=progress_log(args.quiet), progress=not args.quiet)
 
     def save_partial(partial):
         if args.json:

@@ -39,7 +39,8 @@ Protocol:
 The output gives each strategy's NDCG@10 and Recall@10 over the stream (the
 mean over every evaluated user of every batch), its update time in total and
 per batch, and both relative to the full refit; ``--plot`` draws NDCG@10 per
-batch over time.
+batch over time. Progress (a bar over the batches, a line per batch, the
+GAN's epochs and losses) goes to stderr unless ``--quiet``.
 """
 
 import argparse
@@ -48,6 +49,7 @@ import sys
 from ..datasets import load_movielens
 from ..gan._augmenter import GANAugmenter
 from ..mf._recommender import MFRecommender
+from ._cli import progress_log
 from ._report import write_json
 from ._stream_protocol import DEFAULT_STRATEGIES, STRATEGIES, K, replay_stream
 from ._stream_report import format_stream_table, plot_stream
@@ -93,7 +95,8 @@ def _parser():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the report (per batch) as JSON here")
     parser.add_argument("--plot", help="write NDCG@10 over time here (needs matplotlib)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress lines or bars (the batches, a GAN's epochs)")
     return parser
 
 
@@ -107,11 +110,11 @@ def main(argv=None):
                           regularization_exponent=args.regularization_exponent,
                           alpha=args.alpha, n_iter=args.n_iter, solver=args.solver,
                           n_jobs=args.n_jobs, random_state=args.seed)
-    log = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr))
     report = replay_stream(load_movielens(args.ratings), model, strategies=args.strategies,
                            initial=args.initial, batch=args.batch,
                            refit_every=args.refit_every,
-                           augmenter=GANAugmenter(random_state=args.seed), log=log)
+                           augmenter=GANAugmenter(random_state=args.seed),
+                           log=progress_log(args.quiet), progress=not args.quiet)
     del report["models"]
     report["command"] = "python -m sklearn_agn.benchmark.stream " + " ".join(
         sys.argv[1:] if argv is None else argv)
