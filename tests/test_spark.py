@@ -295,3 +295,39 @@ def test_ndcg_parity_with_mfrecommender_on_ml100k(spark):
     ours = ndcg_at_k(test, mf.predict(train, k=20), 20)
     theirs = ndcg_at_k(test, columns[spark_als.recommender_.predict(train[:, columns], k=20)], 20)
     assert abs(theirs - ours) <= 0.01 * ours
+
+
+def test_grid_search_spreads_over_spark_with_joblibspark(spark):
+    """A GridSearchCV over MFRecommender run by Spark's tasks scores what the local one does."""
+    pytest.importorskip("joblibspark", reason="joblibspark is not installed: "
+                        "pip install 'sklearn-agn[spark]'")
+    from joblib import parallel_config
+    from joblibspark import register_spark
+    from sklearn.model_selection import GridSearchCV
+
+    from sklearn_agn.datasets import make_interactions
+    from sklearn_agn.metrics import make_ranking_scorer
+    from sklearn_agn.model_selection import UserKFold, holdout_split
+
+    X_train, X_test = holdout_split(make_interactions(60, 25, 500, random_state=0), 0.2,
+                                    random_state=0)
+
+    def search():
+        # The process that scored each fold: the driver's, or a Spark Python worker's.
+        scoring = {"ndcg": make_ranking_scorer("ndcg", k=5),
+                   "pid": lambda estimator, X, y: os.getpid()}
+        return GridSearchCV(MFRecommender(4, n_iter=3, device="cpu", random_state=0),
+                            {"regularization": [0.01, 10.0]}, scoring=scoring, refit="ndcg",
+                            cv=UserKFold(2, shuffle=True, random_state=0), n_jobs=2,
+                            error_score="raise").fit(X_train, X_test)
+
+    register_spark()
+    with parallel_config(backend="sequential"):
+        local = search()
+    with parallel_config(backend="spark", n_jobs=2):
+        on_spark = search()
+    np.testing.assert_allclose(on_spark.cv_results_["mean_test_ndcg"],
+                               local.cv_results_["mean_test_ndcg"], rtol=1e-6)
+    assert on_spark.best_params_ == local.best_params_
+    assert set(local.cv_results_["mean_test_pid"]) == {os.getpid()}
+    assert os.getpid() not in on_spark.cv_results_["split0_test_pid"]
