@@ -308,3 +308,24 @@ def test_ridge_mf_scores_an_empty_row_by_popularity_as_its_mf_does(planted):
     model.add_items(attributes[:3])
     scores = model.decision_function(sp.csr_matrix((1, model.n_features_in_)))[0]
     np.testing.assert_array_equal(scores[-3:], 0)
+
+
+def test_ridge_mf_on_a_model_fitted_beforehand_keeps_its_factors(planted):
+    """A FrozenEstimator MF (fitted on Spark, on all rows...): only the map is learned."""
+    from sklearn.frozen import FrozenEstimator
+
+    X_train, attributes = planted[0], planted[1]
+    fitted = _mf().fit(X_train)
+    sample = X_train[:5]  # a few rows: most warm items have no entry in them
+    assert (np.diff(sample.tocsc().indptr) == 0).sum() > (np.diff(X_train.tocsc().indptr) == 0).sum()
+    model = AttributeRidgeMF(FrozenEstimator(fitted), item_attributes=attributes,
+                             ridge_alpha=1.0).fit(sample)
+    learned = fitted.item_interaction_counts_ > 0
+    np.testing.assert_array_equal(model.cold_items_, ~learned)
+    np.testing.assert_array_equal(model.item_factors_[learned], fitted.item_factors_[learned])
+    # The same map as one fitted with the MF: same warm items, same factors.
+    refit = _ridge_mf(attributes).fit(X_train)
+    np.testing.assert_allclose(model.item_factors_, refit.item_factors_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(model.predict(X_train[:20], k=5), refit.predict(X_train[:20], k=5))
+    with pytest.raises(ValueError, match=r"X has 7 items.*factors for"):
+        AttributeRidgeMF(FrozenEstimator(fitted), item_attributes=attributes[:7]).fit(sample[:, :7])

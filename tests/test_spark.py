@@ -331,3 +331,24 @@ def test_grid_search_spreads_over_spark_with_joblibspark(spark):
     assert on_spark.best_params_ == local.best_params_
     assert set(local.cv_results_["mean_test_pid"]) == {os.getpid()}
     assert os.getpid() not in on_spark.cv_results_["split0_test_pid"]
+
+
+def test_attribute_ridge_mf_maps_cold_items_onto_a_spark_fitted_model(spark, fitted):
+    """AttributeRidgeMF learns its map from SparkALS's factors, kept as they are (issue 18)."""
+    from sklearn.frozen import FrozenEstimator
+
+    from sklearn_agn import AttributeRidgeMF
+
+    model = fitted.recommender_
+    # Two "genres": even and odd skus, with factors to learn the map from.
+    genres = np.eye(2)[np.arange(12) % 2]
+    _, X = _matrix(fitted, _log())
+    ridge = AttributeRidgeMF(FrozenEstimator(model), item_attributes=genres,
+                             ridge_alpha=0.1).fit(X[:3])
+    assert not ridge.cold_items_.any()
+    np.testing.assert_array_equal(ridge.item_factors_, model.item_factors_)
+    ridge.add_items(genres[:1])  # a new even sku, never seen on the cluster
+    expected = ridge.ridge_.predict(genres[:1])
+    np.testing.assert_allclose(ridge.item_factors_[-1], expected[0], rtol=1e-5)
+    scores = ridge.decision_function(sp.hstack([X[:4], sp.csr_matrix((4, 1))]).tocsr())
+    assert scores.shape == (4, 13) and np.isfinite(scores[:, -1]).all()

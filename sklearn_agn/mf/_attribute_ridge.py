@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import _fit_context, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import Ridge
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
@@ -49,6 +50,12 @@ class AttributeRidgeMF(BaseRecommender):
         ``fold_in`` and, after fit, ``item_factors_``, such as
         :class:`~sklearn_agn.MFRecommender`. ``MFRecommender()`` when None.
         It is cloned in ``fit``; its parameters are tuned as ``mf__<name>``.
+        A model fitted beforehand (on a sample, on Spark with
+        :class:`~sklearn_agn.spark.SparkALS`...) is passed as
+        ``sklearn.frozen.FrozenEstimator(model)``: ``fit`` then keeps its
+        factors and only learns the map, from the items it learned (its
+        ``item_interaction_counts_`` when it has them, else the items with an
+        entry in ``X``).
     item_attributes : {array-like, sparse matrix} of shape (n_items, n_features)
         Numeric attributes, one row per item (column of ``X``): one-hot
         genres, TF-IDF of titles, embeddings... Required.
@@ -148,10 +155,11 @@ class AttributeRidgeMF(BaseRecommender):
         """
         X = check_interactions(self, X, reset=True)
         attributes = check_item_attributes(self.item_attributes, X.shape[1])
-        warm = warm_items(X)
+        mf = clone(MFRecommender() if self.mf is None else self.mf)
+        warm = _items_learned_by(mf, X) if isinstance(mf, FrozenEstimator) else warm_items(X)
         if not warm.any():
             raise ValueError("X has no interaction: there is no warm item to learn the map from.")
-        mf = clone(MFRecommender() if self.mf is None else self.mf).fit(X)
+        mf = mf.fit(X, y)
         factors = np.array(mf.item_factors_, copy=True)
         ridge = Ridge(alpha=self.ridge_alpha).fit(attributes[warm], factors[warm])
         if not warm.all():
@@ -218,6 +226,20 @@ class AttributeRidgeMF(BaseRecommender):
             scores[empty] = 0
             scores[empty, :n_mf] = self.mf_.decision_function(sp.csr_matrix((1, n_mf)))
         return scores
+
+
+def _items_learned_by(frozen, X):
+    """Items a model fitted beforehand learned a factor from, checked against ``X``'s columns.
+
+    An item seen in its fit but absent from ``X`` (a sample of rows) is warm:
+    its learned factor is kept, not replaced by the map's.
+    """
+    n_items = frozen.item_factors_.shape[0]
+    if n_items != X.shape[1]:
+        raise ValueError(f"X has {X.shape[1]} items (columns), but the fitted mf has factors "
+                         f"for {n_items}: pass rows in the columns of the mf's fit.")
+    counts = getattr(frozen, "item_interaction_counts_", None)
+    return warm_items(X) if counts is None else np.asarray(counts) > 0
 
 
 def _predict_factors(ridge, attributes):
