@@ -26,7 +26,7 @@ from .._validation import (
     generated_mask as _marked_entries,
 )
 from ..model_selection import holdout_split
-from . import _inference, _training
+from . import _inference, _privacy, _training
 from ._networks import ACTIVATIONS, features_tensor
 
 __all__ = ["GANAugmenter", "generated_mask"]
@@ -248,6 +248,29 @@ default=None
     validation_k : int, default=20
         Cut-off of the validation NDCG (capped at the number of items).
 
+    dp_epsilon : float or None, default=None
+        Train with user-level differential privacy within this epsilon
+        budget (DP-SGD through Opacus, ``pip install 'sklearn-agn[privacy]'``);
+        None trains without. One user (a row of ``X``) is the unit of privacy:
+        both networks train on Poisson-sampled users with each user's
+        gradient clipped to ``dp_max_grad_norm`` and Gaussian noise calibrated
+        by Opacus' RDP accountant, and the row lengths :meth:`sample` draws
+        from are released as a noisy histogram (a tenth of the budget). The
+        generator, and what :meth:`sample` draws from it, are then
+        ``(epsilon_, dp_delta)``-private; ``transform`` and
+        :meth:`score_items` read the rows they are given, and a recommender
+        fitted on real rows is not private. Training runs dense layers, at a
+        cost that grows with ``n_users * n_items``. Not available with
+        ``early_stopping``, ``item_attributes`` or ``user_attributes``. See
+        the user guide's privacy page.
+
+    dp_delta : float in (0, 1), default=1e-5
+        The delta of the privacy guarantee; must be below ``1 / n_users``.
+
+    dp_max_grad_norm : float, default=1.0
+        With ``dp_epsilon``: the norm each user's gradient is clipped to, per
+        network and step.
+
     device : str, default="auto"
         Torch device: "cpu", "cuda", "cuda:N", or "auto" (a GPU when torch
         sees one). The fitted generator is always stored on the CPU.
@@ -269,7 +292,8 @@ default=None
         The generator's mean loss in each epoch.
 
     discriminator_loss_curve_ : list of float
-        The discriminator's mean loss in each epoch.
+        The discriminator's mean loss in each epoch. Both curves are computed
+        on real rows without noise: with ``dp_epsilon`` they are not private.
 
     validation_scores_ : list of float or None
         The generator's validation NDCG@``validation_k`` after each epoch
@@ -284,16 +308,27 @@ default=None
 
     item_popularity_ : ndarray of shape (n_items,)
         Share of training rows that hold each item; :meth:`sample` starts its
-        rows from it.
+        rows from it. With ``dp_epsilon``, the generator's scores of an empty
+        row instead (read from the private generator, not from the data).
 
     row_lengths_ : ndarray of shape (n_users,)
         Interactions per training row; :meth:`sample` draws the lengths of its
-        rows from them.
+        rows from them. With ``dp_epsilon``, lengths drawn from the private
+        histogram of the training rows' lengths instead.
+
+    epsilon_ : float or None
+        With ``dp_epsilon``: the epsilon spent at ``dp_delta`` by all the
+        noisy steps and the length histogram, by Opacus' RDP accountant (at
+        most ``dp_epsilon``); else None.
+
+    noise_multiplier_ : float or None
+        With ``dp_epsilon``: the noise of the training steps, in units of
+        ``dp_max_grad_norm``; else None.
 
     cold_items_ : ndarray of int
         Items (columns) with no interaction in ``fit``, plus those added by
         :meth:`add_items`. With ``item_attributes`` the generator scores them
-        from their attributes alone.
+        from their attributes alone. Empty with ``dp_epsilon``.
 
     cold_item_thresholds_ : ndarray of shape (n_cold_items,)
         Per item of ``cold_items_``, the generator score from which a row
@@ -416,6 +451,9 @@ default=None
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "validation_k": [Interval(Integral, 1, None, closed="left")],
+        "dp_epsilon": [Interval(Real, 0, None, closed="neither"), None],
+        "dp_delta": [Interval(Real, 0, 1, closed="neither")],
+        "dp_max_grad_norm": [Interval(Real, 0, None, closed="neither")],
         "device": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -453,6 +491,9 @@ default=None
         validation_fraction=0.1,
         n_iter_no_change=10,
         validation_k=20,
+        dp_epsilon=None,
+        dp_delta=1e-5,
+        dp_max_grad_norm=1.0,
         device="auto",
         random_state=None,
         verbose=0,
@@ -486,6 +527,9 @@ default=None
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.validation_k = validation_k
+        self.dp_epsilon = dp_epsilon
+        self.dp_delta = dp_delta
+        self.dp_max_grad_norm = dp_max_grad_norm
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -532,6 +576,8 @@ default=None
             user_attributes = _check_attributes(
                 user_attributes, "user_attributes", n_rows=X.shape[0], what="users (rows of X)"
             )
+        if self.dp_epsilon is not None:
+            self._check_privacy(X.shape[0], user_attributes)
         g_hidden_sizes = _check_layer_sizes(self.g_hidden_sizes, "g_hidden_sizes")
         d_hidden_sizes = _check_layer_sizes(self.d_hidden_sizes, "d_hidden_sizes")
         device = resolve_device(self.device)
@@ -551,20 +597,35 @@ default=None
         config = _training.TrainingConfig.from_params(
             self.get_params(), g_hidden_sizes=g_hidden_sizes, d_hidden_sizes=d_hidden_sizes
         )
+        private = None
         with tqdm(
             total=self.max_iter, desc="GANAugmenter", disable=not self.verbose, leave=False
         ) as progress:
-            generator, log = _training.fit_cfgan(
-                X_train,
-                config,
-                item_attributes=item_attributes,
-                user_attributes=user_attributes,
-                validation=validation,
-                device=device,
-                seed=seed,
-                progress=progress if self.verbose else None,
-            )
-        item_popularity = np.bincount(X.indices, minlength=X.shape[1]) / X.shape[0]
+            if self.dp_epsilon is None:
+                generator, log = _training.fit_cfgan(
+                    X_train,
+                    config,
+                    item_attributes=item_attributes,
+                    user_attributes=user_attributes,
+                    validation=validation,
+                    device=device,
+                    seed=seed,
+                    progress=progress if self.verbose else None,
+                )
+            else:
+                private = _privacy.fit(
+                    X, config, epsilon=self.dp_epsilon, delta=self.dp_delta,
+                    max_grad_norm=self.dp_max_grad_norm, device=device, seed=seed,
+                    progress=progress if self.verbose else None,
+                )
+                generator, log = private.generator, private.log
+        if private is None:
+            item_popularity = np.bincount(X.indices, minlength=X.shape[1]) / X.shape[0]
+            row_lengths = np.diff(X.indptr)
+        else:
+            # Nothing sample() reads may come from the rows but through the
+            # private releases.
+            item_popularity, row_lengths = private.item_popularity, private.row_lengths
         cold_items = np.flatnonzero(item_popularity == 0)
         cold_item_thresholds, new_item_threshold = self._cold_item_thresholds(
             generator, device, X, cold_items, user_attributes
@@ -580,13 +641,34 @@ default=None
         )
         self.n_iter_ = len(log.loss_curve)
         self.item_popularity_ = item_popularity
-        self.row_lengths_ = np.diff(X.indptr)
+        self.row_lengths_ = row_lengths
+        self.epsilon_ = None if private is None else private.epsilon
+        self.noise_multiplier_ = None if private is None else private.noise_multiplier
         self.cold_items_ = cold_items
         self.cold_item_thresholds_ = cold_item_thresholds
         self.new_item_threshold_ = new_item_threshold
         self.n_item_features_in_ = 0 if item_attributes is None else item_attributes.shape[1]
         self.n_user_features_in_ = 0 if user_attributes is None else user_attributes.shape[1]
         return self
+
+    def _check_privacy(self, n_users, user_attributes):
+        """Refuse what differentially private training does not cover."""
+        if self.dp_delta >= 1 / n_users:
+            raise ValueError(
+                f"dp_delta={self.dp_delta} is not below 1 / n_users = 1 / {n_users}: a delta "
+                "that large allows releasing a user's row outright. Lower it."
+            )
+        for name, value in [
+            ("early_stopping", self.early_stopping),
+            ("item_attributes", self.item_attributes is not None),
+            ("user_attributes", user_attributes is not None),
+        ]:
+            if value:
+                raise ValueError(
+                    f"dp_epsilon is not supported with {name}: it reads the users' data "
+                    f"outside the private training steps. Set dp_epsilon=None or drop {name}."
+                )
+        _privacy.require_opacus()
 
     def fit_transform(self, X, y=None, *, user_attributes=None):
         """Fit to ``X``, then return ``transform(X)``.
@@ -790,7 +872,11 @@ default=None
         score ``s`` given the items drawn so far and fresh noise (close to
         drawing each item with probability ``s``, given the row's length). No
         training row is copied: beyond the first item, which items appear
-        together, and how often, comes from the generator.
+        together, and how often, comes from the generator. With
+        ``dp_epsilon``, no training row is read either: the lengths and first
+        items come from private releases (see ``row_lengths_`` and
+        ``item_popularity_``), so the rows drawn are as private as the
+        generator.
 
         Parameters
         ----------
