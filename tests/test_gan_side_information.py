@@ -160,7 +160,8 @@ def test_pickle_and_clone(data, fitted):
          "NaN"),
         (lambda A: np.where(np.arange(A.size).reshape(A.shape) == 4, np.inf, A), ValueError,
          "infinity"),
-        (lambda A: pd.DataFrame(A).assign(title="a film"), ValueError, "must be a numeric"),
+        (lambda A: pd.DataFrame(A).assign(title="a film"), TypeError,
+         r"item_attributes must be numeric; columns \['title'\]"),
     ],
     ids=["rows", "nan", "inf", "string-column"],
 )
@@ -175,7 +176,7 @@ def test_bad_user_attributes_raise(data, fitted):
     aug = GANAugmenter(**dict(FAST, max_iter=1))
     with pytest.raises(ValueError, match="user_attributes has 79 rows, but X has 80 users"):
         aug.fit(X, user_attributes=user_attributes[1:])
-    with pytest.raises(ValueError, match="user_attributes must be a numeric"):
+    with pytest.raises(TypeError, match=r"user_attributes must be numeric; columns \['city'\]"):
         aug.fit(X, user_attributes=pd.DataFrame(user_attributes).assign(city="Paris"))
     with pytest.raises(ValueError, match="fitted without them"):
         fitted.transform(X, user_attributes=user_attributes)

@@ -15,7 +15,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._base import BaseRecommender
 from .._fit_state import atomic_fit
-from .._item_attributes import check_item_attributes, warm_items
+from .._side_information import check_attributes, warm_items
 from .._validation import check_interactions, real_interactions
 
 #: Dense similarity entries computed at once by ``AttributeKNN.fit`` (32 MB of
@@ -106,7 +106,7 @@ class FeaturePopularity(BaseRecommender):
             The fitted recommender.
         """
         X = check_interactions(self, X, reset=True)
-        attributes = _check_non_negative(check_item_attributes(self.item_attributes, X.shape[1]))
+        attributes = _check_non_negative(check_attributes(self.item_attributes, X.shape[1]))
         real = real_interactions(X)
         popularity = np.bincount(real.indices, minlength=X.shape[1]).astype(np.float64)
         self.feature_popularity_, self.item_scores_ = _feature_popularity(
@@ -230,7 +230,7 @@ class AttributeKNN(BaseRecommender):
             The fitted recommender.
         """
         X = check_interactions(self, X, reset=True)
-        attributes = check_item_attributes(self.item_attributes, X.shape[1])
+        attributes = check_attributes(self.item_attributes, X.shape[1])
         self.item_similarity_ = _attribute_neighbours(
             normalize(sp.csr_matrix(attributes, dtype=np.float64)), np.flatnonzero(warm_items(X)), self.n_neighbors)
         return self

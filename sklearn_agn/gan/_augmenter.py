@@ -10,10 +10,11 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._fit_state import atomic_fit
+from .._side_information import check_attributes
 from .._torch_utils import resolve_device
 from .._validation import (
     check_interactions,
@@ -569,13 +570,10 @@ default=None
         X = real_interactions(check_interactions(self, X, reset=True)).astype(np.float64)
         item_attributes = None
         if self.item_attributes is not None:
-            item_attributes = _check_attributes(
-                self.item_attributes, "item_attributes", n_rows=X.shape[1], what="items (columns of X)"
-            )
+            item_attributes = check_attributes(self.item_attributes, X.shape[1])
         if user_attributes is not None:
-            user_attributes = _check_attributes(
-                user_attributes, "user_attributes", n_rows=X.shape[0], what="users (rows of X)"
-            )
+            user_attributes = check_attributes(user_attributes, X.shape[0],
+                                               name="user_attributes")
         if self.dp_epsilon is not None:
             self._check_privacy(X.shape[0], user_attributes)
         g_hidden_sizes = _check_layer_sizes(self.g_hidden_sizes, "g_hidden_sizes")
@@ -803,7 +801,7 @@ default=None
                 "add_items needs a model fitted with item_attributes: the generator "
                 "scores a new item from its attributes."
             )
-        attributes = _check_attributes(item_attributes, "item_attributes")
+        attributes = check_attributes(item_attributes)
         if attributes.shape[1] != self.n_item_features_in_:
             raise ValueError(
                 f"item_attributes has {attributes.shape[1]} features, but the model was "
@@ -995,9 +993,7 @@ default=None
             return None
         if user_attributes is None:
             return None
-        user_attributes = _check_attributes(
-            user_attributes, "user_attributes", n_rows=n_rows, what="users (rows of X)"
-        )
+        user_attributes = check_attributes(user_attributes, n_rows, name="user_attributes")
         if user_attributes.shape[1] != self.n_user_features_in_:
             raise ValueError(
                 f"user_attributes has {user_attributes.shape[1]} features, but "
@@ -1011,30 +1007,6 @@ default=None
         tags.input_tags.positive_only = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-def _check_attributes(attributes, name, *, n_rows=None, what=None):
-    """Validate a numeric, finite side-information matrix; dense arrays stay dense."""
-    try:
-        attributes = check_array(
-            attributes,
-            accept_sparse=("csr", "csc", "coo"),
-            dtype=(np.float64, np.float32),
-            ensure_all_finite=True,
-            input_name=name,
-        )
-    except (TypeError, ValueError) as exc:
-        if "NaN" in str(exc) or "infinity" in str(exc):
-            raise
-        raise ValueError(f"{name} must be a numeric matrix: {exc}") from exc
-    if sp.issparse(attributes):
-        attributes = attributes.tocsr()
-    if n_rows is not None and attributes.shape[0] != n_rows:
-        raise ValueError(
-            f"{name} has {attributes.shape[0]} rows, but X has {n_rows} {what}: "
-            f"{name} needs one row per {what.split()[0][:-1]}."
-        )
-    return attributes
 
 
 def _check_layer_sizes(sizes, name):

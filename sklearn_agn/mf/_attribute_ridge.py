@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._base import BaseRecommender
 from .._fit_state import atomic_fit
-from .._item_attributes import check_item_attributes, warm_items
+from .._side_information import check_attributes, warm_items
 from .._torch_utils import torch_dtype
 from .._validation import check_interactions, take_columns
 from ._recommender import MFRecommender, _rounded_products
@@ -154,7 +154,7 @@ class AttributeRidgeMF(BaseRecommender):
             The fitted recommender.
         """
         X = check_interactions(self, X, reset=True)
-        attributes = check_item_attributes(self.item_attributes, X.shape[1])
+        attributes = check_attributes(self.item_attributes, X.shape[1])
         mf = clone(MFRecommender() if self.mf is None else self.mf)
         warm = _items_learned_by(mf, X) if isinstance(mf, FrozenEstimator) else warm_items(X)
         if not warm.any():
@@ -190,7 +190,7 @@ class AttributeRidgeMF(BaseRecommender):
             The model, with ``n_features_in_`` grown by ``n_new_items``.
         """
         check_is_fitted(self)
-        attributes = check_item_attributes(item_attributes)
+        attributes = check_attributes(item_attributes)
         if attributes.shape[1] != self.ridge_.n_features_in_:
             raise ValueError(
                 f"item_attributes has {attributes.shape[1]} features (columns), but the model "
