@@ -383,11 +383,12 @@ def test_interrupted_partial_fit_keeps_last_complete_state(data, monkeypatch):
     X, X_new = data
     est = make_mf().fit(X)
     before_state, before_out = learned_state(est), outputs(est, X_new)
-    # partial_fit folds the rows in (solve_rows), then updates the items (with
-    # the default solver, solve_rows_cg): interrupted in the item update.
+    # partial_fit folds the rows in (solve_rows), then updates the items
+    # (the engine's solve, with the default solver solve_rows_cg):
+    # interrupted in the item update.
     assert est.solver == "cg"
     with monkeypatch.context() as m:
-        calls = _interrupt_on_call(m, mf_module, "solve_rows_cg", 1)
+        calls = _interrupt_on_call(m, als_module, "solve_rows_cg", 1)
         with pytest.raises(KeyboardInterrupt):
             est.partial_fit(X_new)
     assert len(calls) == 1

@@ -1,14 +1,17 @@
 """Weighted alternating least squares for implicit feedback (Hu, Koren & Volinsky 2008).
 
 The entry point of the ALS modules: :func:`als` alternates between the user
-and the item half-sweeps of fit; :func:`solve_rows` solves the rows of one
-half-sweep exactly (fold-in, ``partial_fit``). The model and its equations are
-in :mod:`sklearn_agn.mf._als_equations`, the two solvers in
+and the item half-sweeps of fit (evaluating the objective after each sweep
+when it has a tolerance); :func:`solve_rows` solves the rows of one
+half-sweep exactly (fold-in), :func:`solve` by the model's solver
+(``partial_fit``'s item update). The model, its objective and its equations
+are in :mod:`sklearn_agn.mf._als_equations`, the two solvers in
 :mod:`sklearn_agn.mf._als_cholesky` (exact) and :mod:`sklearn_agn.mf._als_cg`
 (conjugate gradient), the thread policy in :mod:`sklearn_agn._threads`.
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,12 +19,12 @@ import torch
 
 from .._threads import torch_num_threads
 from .._validation import entry_ids
-from ._als_cg import conjugate_gradient
+from ._als_cg import conjugate_gradient, solve_rows_cg
 from ._als_cholesky import solve_rows
 from ._als_equations import entry_coefficients, real_counts, row_lambdas
 from ._sparse_pattern import SparsePattern
 
-__all__ = ["SOLVERS", "als", "solve_rows"]
+__all__ = ["SOLVERS", "ALSResult", "als", "solve", "solve_rows"]
 
 SOLVERS = ("cholesky", "cg")
 
@@ -29,10 +32,30 @@ SOLVERS = ("cholesky", "cg")
 _MIN_BLOCK_NNZ = 2**16
 
 
+class ALSResult(NamedTuple):
+    """What :func:`als` returns."""
+
+    #: The users' factors of the last sweep, shape (n_users, n_factors).
+    users: torch.Tensor
+    #: The items' factors, solved against ``users``, shape (n_items, n_factors).
+    items: torch.Tensor
+    #: The number of sweeps run.
+    n_iter: int
+    #: The objective after each sweep run; None without ``tol``.
+    loss_curve: list | None
+    #: Whether ``tol`` stopped the sweeps (False without ``tol``).
+    converged: bool
+
+
 def als(R, item_factors, *, n_iter, alpha, regularization, regularization_exponent,
-        preferences=None, real=None, solver="cg", cg_steps=3, n_threads=None,
+        preferences=None, real=None, solver="cg", cg_steps=3, tol=None, n_threads=None,
         callback=None):
-    """Alternate ``n_iter`` times between user and item least squares.
+    """Alternate at most ``n_iter`` times between user and item least squares.
+
+    With ``tol``, the objective of :mod:`sklearn_agn.mf._als_equations` is
+    evaluated after every sweep (users, then items), and the sweeps stop once
+    it decreases by less than ``tol`` times its previous value. Without, it is
+    not evaluated: it costs about a tenth of a CG sweep.
 
     With ``n_threads`` (CPU only, from ``_MIN_BLOCK_NNZ`` interactions on) the
     rows (then the columns) are split into ``n_threads`` blocks of about equal
@@ -49,9 +72,10 @@ def als(R, item_factors, *, n_iter, alpha, regularization, regularization_expone
     R : csr_matrix of shape (n_users, n_items)
         Canonical interaction matrix.
     item_factors : torch.Tensor of shape (n_items, n_factors)
-        Starting item factors (random, or the current ones when warm).
+        Starting item factors (random, or the current ones when warm); not
+        modified.
     n_iter : int
-        Number of sweeps.
+        Largest number of sweeps.
     alpha, regularization, regularization_exponent : float
         Confidence scale and penalty (see :mod:`sklearn_agn.mf._als_equations`).
     preferences : ndarray of shape (R.nnz,), default=None
@@ -63,18 +87,18 @@ def als(R, item_factors, *, n_iter, alpha, regularization, regularization_expone
         steps warm-started from the previous sweep (user factors start at 0).
     cg_steps : int, default=3
         CG steps per half-sweep with ``solver="cg"``.
+    tol : float, default=None
+        Stop once ``loss[k-1] - loss[k] < tol * loss[k-1]``; None: run
+        ``n_iter`` sweeps, the objective not evaluated.
     n_threads : int, default=None
         Number of blocks solved side by side (see above).
     callback : callable, default=None
-        Called as ``callback(iteration, user_factors, item_factors)`` after
-        every iteration (progress bars, interruption points).
+        Called as ``callback(n_sweeps, loss)`` after every sweep (progress
+        bars); ``loss`` is None without ``tol``.
 
     Returns
     -------
-    user_factors : torch.Tensor of shape (n_users, n_factors)
-        The users' factors of the last sweep (the item factors are the exact,
-        or CG, solution against them).
-    item_factors : torch.Tensor of shape (n_items, n_factors)
+    result : ALSResult
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}.")
@@ -84,11 +108,84 @@ def als(R, item_factors, *, n_iter, alpha, regularization, regularization_expone
     if n_threads is not None and item_factors.device.type == "cpu" \
             and R.nnz >= _MIN_BLOCK_NNZ:
         n_blocks = max(1, min(n_threads, R.shape[0], R.shape[1]))
+    n_sweeps, loss_curve, converged = 0, None if tol is None else [], False
     with _BlockRunner(n_blocks) as run:
-        sweeps = _als_cg if solver == "cg" else _als_cholesky
-        extra = dict(cg_steps=cg_steps) if solver == "cg" else {}
-        return sweeps(R, item_factors, preferences, real, n_iter=n_iter, callback=callback,
-                      run=run, **extra, **params)
+        if solver == "cg":
+            sweeps = _cg_sweeps(R, item_factors, preferences, real, cg_steps=cg_steps,
+                                with_loss=tol is not None, run=run, **params)
+        else:
+            sweeps = _cholesky_sweeps(R, item_factors, preferences, real,
+                                      with_loss=tol is not None, run=run, **params)
+        for users, items, loss in sweeps:
+            n_sweeps += 1
+            if callback is not None:
+                callback(n_sweeps, loss)
+            if tol is not None:
+                loss_curve.append(loss)
+                converged = n_sweeps > 1 and loss_curve[-2] - loss < tol * loss_curve[-2]
+            if converged or n_sweeps == n_iter:
+                break
+    return ALSResult(users, items, n_sweeps, loss_curve, converged)
+
+
+def solve(R, Y, x0=None, *, solver, cg_steps, **equations):
+    """The factors of the rows of ``R`` against fixed factors ``Y``, by ``solver``.
+
+    "cholesky" solves exactly (:func:`solve_rows`, ``x0`` unused); "cg" runs
+    ``cg_steps`` conjugate-gradient steps from ``x0`` (zeros if None).
+    ``equations``: the keyword arguments of :func:`solve_rows`.
+    """
+    if solver == "cg":
+        return solve_rows_cg(R, Y, x0, cg_steps=cg_steps, **equations)
+    return solve_rows(R, Y, **equations)
+
+
+class _Loss:
+    """The objective of ALS at given factors, with the dense part by the Gram trick.
+
+    The squared error over every pair ``(u, i)``, ``sum c_ui (p_ui -
+    s_ui)^2`` with ``s_ui = x_u . y_i``, is the error of a matrix of zeros
+    with confidence 1, ``sum s_ui^2 = <X^T X, Y^T Y>`` (Frobenius product
+    of the two Gram matrices), corrected on the stored entries by ``c (p -
+    s)^2 - s^2 = c p^2 - 2 c p s + (c - 1) s^2``; the penalties
+    ``lambda |x|^2`` of every user and item are added as the solvers apply
+    them. Cost ``O(nnz * f + (n_users + n_items) * f^2)``, a fraction of a
+    sweep's. The products are those of the solver's dtype (whose rounding
+    bounds the precision of the factors anyway), summed in float64.
+
+    Parameters
+    ----------
+    parts : list of (SparsePattern, slice, torch.Tensor, torch.Tensor)
+        Per block of rows: the pattern of its entries, its rows, and the
+        ``c - 1`` and ``c p`` of its entries in the pattern's order.
+    weights, targets : ndarray of shape (nnz,)
+        ``c - 1`` and ``c p`` of every stored entry (any order).
+    user_lambdas, item_lambdas : ndarray
+        The penalty of every user and of every item.
+    device : torch.device
+    """
+
+    def __init__(self, parts, weights, targets, user_lambdas, item_lambdas, device):
+        self.parts = parts
+        self.constant = float(np.sum(targets**2 / (1.0 + weights)))  # sum of c p^2
+        self.user_lambdas, self.item_lambdas = (
+            torch.from_numpy(np.asarray(lambdas, dtype=np.float64)).to(device)
+            for lambdas in (user_lambdas, item_lambdas))
+
+    def __call__(self, users, items):
+        loss = self.constant
+        for pattern, rows, weights, targets in self.parts:
+            s = pattern.sddmm(users[rows], items)
+            loss += float((weights * s - 2.0 * targets).mul_(s).sum(dtype=torch.float64))
+        user_gram, user_penalty = _gram_and_penalty(users, self.user_lambdas)
+        item_gram, item_penalty = _gram_and_penalty(items, self.item_lambdas)
+        return loss + float(torch.sum(user_gram * item_gram) + user_penalty + item_penalty)
+
+
+def _gram_and_penalty(factors, lambdas):
+    """``factors.T @ factors`` and ``sum lambda |factor|^2``, in float64 from ``factors``' dtype."""
+    norms = torch.einsum("ij,ij->i", factors, factors)
+    return (factors.T @ factors).double(), lambdas @ norms.double()
 
 
 class _BlockRunner:
@@ -144,22 +241,36 @@ def _row_entries(R, block, values):
     return None if values is None else values[R.indptr[block.start]:R.indptr[block.stop]]
 
 
-def _als_cholesky(R, item_factors, preferences, real, *, n_iter, callback, run, **params):
+def _cholesky_sweeps(R, item_factors, preferences, real, *, with_loss, run, alpha,
+                     regularization, regularization_exponent):
+    """Exact sweeps: yields the users, the items and the objective (or None) after each."""
+    params = dict(alpha=alpha, regularization=regularization,
+                  regularization_exponent=regularization_exponent)
     Rt, preferences_t, real_t = transpose_entries(R, preferences, real)
+    device, dtype = item_factors.device, item_factors.dtype
+    loss = None
+    if with_loss:
+        weights, targets = entry_coefficients(R.data, alpha, preferences)
+        loss = _Loss([(SparsePattern(R, device, dtype), slice(None),
+                       *(torch.from_numpy(v).to(device=device, dtype=dtype)
+                         for v in (weights, targets)))],
+                     weights, targets,
+                     *(row_lambdas(real_counts(indptr, flags), regularization,
+                                   regularization_exponent)
+                       for indptr, flags in ((R.indptr, real), (Rt.indptr, real_t))),
+                     device)
     f = item_factors.shape[1]
     # Work per row: its share of the batched products, plus its own factorisation.
     user_blocks = run.blocks(np.diff(R.indptr) + f / 3)
     item_blocks = run.blocks(np.diff(Rt.indptr) + f / 3)
     items = item_factors
-    for it in range(n_iter):
-        users = torch.empty((R.shape[0], f), device=items.device, dtype=items.dtype)
+    while True:
+        users = torch.empty((R.shape[0], f), device=device, dtype=dtype)
         _solve_blocks(run, R, preferences, real, user_blocks, items, users, params)
         new_items = torch.empty_like(items)
         _solve_blocks(run, Rt, preferences_t, real_t, item_blocks, users, new_items, params)
         items = new_items
-        if callback is not None:
-            callback(it, users, items)
-    return users, items
+        yield users, items, None if loss is None else loss(users, items)
 
 
 def _solve_blocks(run, R, preferences, real, blocks, fixed, out, params):
@@ -176,8 +287,9 @@ def _solve_blocks(run, R, preferences, real, blocks, fixed, out, params):
     run([task(block) for block in blocks])
 
 
-def _als_cg(R, item_factors, preferences, real, *, n_iter, cg_steps, callback, run, alpha,
-            regularization, regularization_exponent):
+def _cg_sweeps(R, item_factors, preferences, real, *, cg_steps, with_loss, run, alpha,
+               regularization, regularization_exponent):
+    """CG sweeps: yields the users, the items and the objective (or None) after each."""
     device, dtype = item_factors.device, item_factors.dtype
     f = item_factors.shape[1]
     weights, targets = entry_coefficients(R.data, alpha, preferences)
@@ -216,6 +328,11 @@ def _als_cg(R, item_factors, preferences, real, *, n_iter, cg_steps, callback, r
                       for b in user_blocks]
         ids = entry_ids(permuted)
         item_parts = [part(sub, sub.data - 1) for sub in (ids[:, b] for b in item_blocks)]
+    loss = None
+    if with_loss:
+        loss = _Loss([(pattern, block, w, t)
+                      for (pattern, w, t), block in zip(user_parts, user_blocks)],
+                     weights, targets, user_lambdas, item_lambdas, device)
     del R, permuted, source  # the parts hold what the sweeps need
     perm_t = torch.from_numpy(perm).to(device)
     items = item_factors[perm_t].contiguous()
@@ -232,12 +349,11 @@ def _als_cg(R, item_factors, preferences, real, *, n_iter, cg_steps, callback, r
 
         run([task(p, b) for p, b in zip(parts, blocks)])
 
-    for it in range(n_iter):
+    while True:
         sweep(user_parts, user_blocks, items, users, "rows", user_lambdas)
         sweep(item_parts, item_blocks, users, items, "cols", item_lambdas)
-        if callback is not None:
-            callback(it, users, _unpermute(items, perm_t))
-    return users, _unpermute(items, perm_t)
+        # The loss of the items in the permuted order, as the parts see them.
+        yield users, _unpermute(items, perm_t), None if loss is None else loss(users, items)
 
 
 def _unpermute(rows, perm):

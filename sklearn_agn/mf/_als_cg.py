@@ -105,9 +105,11 @@ def solve_rows_cg(R, Y, x0=None, *, alpha, regularization, regularization_expone
     """Factors of the rows of ``R`` by ``cg_steps`` CG steps from ``x0`` (zeros if None).
 
     The inexact counterpart of :func:`sklearn_agn.mf._als_cholesky.solve_rows`,
-    with the same parameters (``curvature`` and ``prior`` as tensors).
+    with the same parameters.
     """
     pattern = SparsePattern(R, Y.device, Y.dtype)
+    if curvature is not None:
+        curvature = torch.from_numpy(curvature).to(device=Y.device, dtype=Y.dtype)
     if x0 is None:
         x = torch.zeros((R.shape[0], Y.shape[1]), device=Y.device, dtype=Y.dtype)
     else:

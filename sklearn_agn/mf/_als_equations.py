@@ -18,6 +18,14 @@ without it. The penalty counts the row's real interactions ``n_u`` only,
 
 so generated feedback does not regularise a user away (exponent 0 is the
 classic constant penalty, 1 the frequency-scaled form of Rendle et al.).
+Items are penalised alike, by their number of real interactions. The
+half-sweeps of ALS solve these equations for the users, then for the items:
+each minimises, the other side fixed, the objective
+
+    sum over every (u, i) of c_ui (p_ui - x_u . y_i)^2
+        + sum_u lambda_u |x_u|^2 + sum_i lambda_i |y_i|^2,
+
+which ``sklearn_agn.mf._als`` evaluates without forming the dense matrix.
 """
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""What ``partial_fit`` keeps and needs: the users' statistics, and the right-hand sides of a refit.
+"""``partial_fit``'s item update, and what it keeps: the users' statistics.
 
 The item equations of weighted ALS over every user seen need only sums over
 those users (their Gram matrix, a per-item curvature and per-item counts);
@@ -8,8 +8,106 @@ as users arrive, change or leave, instead of keeping the users.
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
-from ._als_equations import entry_coefficients
+from .._validation import entry_ids
+from ._als import solve, solve_rows, transpose_entries
+from ._als_equations import entry_coefficients, row_lambdas
+
+
+def item_step(X, feedback, item_factors, statistics, *, previous=None, previous_feedback=None,
+              update_items=None, solver, cg_steps, device, dtype, alpha, regularization,
+              regularization_exponent):
+    """The item factors after the step of ``partial_fit`` on the rows ``X``, and the statistics.
+
+    The rows of ``X`` (and of ``previous``) are folded in exactly against
+    ``item_factors``; the items they touch (of ``update_items``) are re-solved
+    by ``solver`` from the equations over every user seen, those of
+    ``statistics`` (see :class:`UserStatistics`) with the rows of
+    ``previous`` replaced by those of ``X``.
+
+    Parameters
+    ----------
+    X : csr_matrix of shape (n_users, n_items)
+        Canonical rows; columns past ``item_factors``' rows are new items.
+    feedback : tuple of (ndarray or None, ndarray or None)
+        The preference and the real flag of every stored entry of ``X``
+        (None, None: every entry real).
+    item_factors : ndarray of shape (n_known_items, n_factors)
+    statistics : UserStatistics
+        Those of every user seen, over the known items.
+    previous : csr_matrix of shape (n_users, n_items), default=None
+        The same users' earlier rows, and ``previous_feedback`` theirs.
+    update_items : ndarray of int, default=None
+        The items that may move; None: those of the entries of ``X`` that
+        ``previous`` does not hold, or all those ``X`` touches.
+    solver, cg_steps, alpha, regularization, regularization_exponent
+        As in :func:`sklearn_agn.mf._als.als`.
+    device, dtype
+        Those of the solver.
+
+    Returns
+    -------
+    item_factors : ndarray of shape (n_items, n_factors)
+    statistics : UserStatistics
+    """
+    params = dict(alpha=alpha, regularization=regularization,
+                  regularization_exponent=regularization_exponent)
+    n_new = X.shape[1] - item_factors.shape[0]
+    old_items = np.vstack([item_factors,
+                           np.zeros((n_new, item_factors.shape[1]), item_factors.dtype)])
+    statistics = statistics.grow(n_new)
+
+    def tensor(a):
+        return torch.from_numpy(a).to(device=device, dtype=dtype)
+
+    items, gram = tensor(old_items), tensor(old_items.T @ old_items)
+
+    def fold_in(R, preferences, real):
+        users = solve_rows(R, items, gram=gram, preferences=preferences, real=real, **params)
+        return users.cpu().numpy().astype(np.float64)
+
+    remaining = statistics
+    if previous is not None:
+        # The returning users' earlier part leaves the statistics (their
+        # factor folded in again from their earlier rows): X's replaces it.
+        previous_users = fold_in(previous, *previous_feedback)
+        remaining = statistics.remove(previous, previous_users, *previous_feedback, alpha)
+        if update_items is None:
+            update_items = new_interaction_items(X, previous)
+    users = fold_in(X, *feedback)
+    updated = remaining.add(X, users, *feedback, alpha)
+    Xt, preferences_t = transpose_entries(X, feedback[0])
+    touched = np.flatnonzero(np.diff(Xt.indptr))
+    if update_items is not None:
+        touched = np.intersect1d(touched, update_items, assume_unique=True)
+    # An item's equations over every user seen are H y = b, solved by the
+    # current factors y_old, so b (not kept) is H y_old: H = G + diag(d_i)
+    # + lambda_i I from the statistics of all those users, the curvature of
+    # previous's rows taken exactly rather than diagonal (as X's rows enter
+    # the solve below). previous's rows leave b: their targets, the sum
+    # over their entries of c p x_u. The new equations, X's rows in, are
+    # (G' + diag(d_i') + lambda_i' I + X's terms) y = b - b_previous + b_X,
+    # G', d_i' and lambda_i' the statistics once X's rows replace previous's.
+    y_old = old_items[touched].astype(np.float64)
+    lambdas_old = row_lambdas(statistics.item_counts[touched], regularization,
+                              regularization_exponent)
+    curvature = remaining.item_curvature[touched]
+    prior = y_old @ statistics.user_gram + (curvature + lambdas_old[:, None]) * y_old
+    if previous is not None:
+        prior -= own_residuals(previous, previous_users, old_items, previous_feedback[0],
+                               alpha)[touched]
+    # CG starts at the current factors, which the update moves little.
+    solved = solve(Xt[touched], tensor(users), tensor(y_old), solver=solver, cg_steps=cg_steps,
+                   gram=tensor(updated.user_gram),
+                   preferences=(None if preferences_t is None
+                                else preferences_t[entry_ids(Xt)[touched].data - 1]),
+                   lambdas=row_lambdas(updated.item_counts[touched], regularization,
+                                       regularization_exponent),
+                   curvature=curvature, prior=tensor(prior), **params)
+    new_items = old_items.copy()
+    new_items[touched] = solved.cpu().numpy()
+    return new_items, updated
 
 
 def own_residuals(R, users, items, preferences, alpha):

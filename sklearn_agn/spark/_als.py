@@ -286,7 +286,8 @@ class SparkALS(BaseEstimator):
         recommender.item_curvature_ = curvature
         recommender.item_interaction_counts_ = counts
         recommender.n_features_in_ = len(item_ids)
-        recommender.n_iter_ = self.n_iter
+        # MLlib runs maxIter sweeps and computes no loss, as a local fit with tol=None.
+        recommender.n_iter_, recommender.loss_curve_ = self.n_iter, None
         return recommender, encoder, int(counts.sum()), int(user_factors.count())
 
     def recommend_all(self, X, k=None):
