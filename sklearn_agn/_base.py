@@ -16,9 +16,14 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_interactions, check_k, real_interactions, take_rows
+from ._validation import (
+    check_interactions,
+    check_item_indices,
+    check_k,
+    real_interactions,
+    take_rows,
+)
 from .metrics import RANKING_METRICS
-
 
 # Elements of the temporaries of ``top_k`` (rows x items) at a time: about
 # 32 MiB of float64, small enough for the allocator to reuse from chunk to chunk.
@@ -208,10 +213,10 @@ class BaseRecommender(BaseEstimator):
         k = check_k(self.k if k is None else k, n_items)
         banned = np.zeros(n_items, dtype=bool)
         if exclude_items is not None:
-            banned[_item_indices(exclude_items, n_items, "exclude_items")] = True
+            banned[check_item_indices(exclude_items, n_items, "exclude_items")] = True
         if candidate_items is not None:
             allowed = np.zeros(n_items, dtype=bool)
-            allowed[_item_indices(candidate_items, n_items, "candidate_items")] = True
+            allowed[check_item_indices(candidate_items, n_items, "candidate_items")] = True
             banned |= ~allowed
         seen = real_interactions(X)
         ranked = np.empty((X.shape[0], k), dtype=np.intp)
@@ -270,16 +275,3 @@ class BaseRecommender(BaseEstimator):
         tags.input_tags.positive_only = True
         tags.target_tags.required = False
         return tags
-
-
-def _item_indices(items, n_items, name):
-    """Validate a 1-D array of item indices within the catalogue."""
-    items = np.asarray(items)
-    if items.ndim != 1 or (items.size and not np.issubdtype(items.dtype, np.integer)):
-        raise TypeError(f"{name} must be a 1-D array of item indices (ints), got {items!r}.")
-    if items.size and (items.min() < 0 or items.max() >= n_items):
-        raise ValueError(
-            f"{name} holds item indices outside the catalogue [0, {n_items}): "
-            f"min {items.min()}, max {items.max()}."
-        )
-    return items.astype(np.intp, copy=False)

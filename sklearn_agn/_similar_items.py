@@ -6,33 +6,15 @@ item-item similarity for a batch of query items; ranking, excluding the query
 item itself and batching live here once.
 """
 
-import numbers
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import gen_batches
 
 from ._base import top_k
-from ._validation import check_k
+from ._validation import check_item_indices, check_k
 
 # Query items whose similarity rows (n_items floats each) are ranked at once.
 _QUERY_BATCH = 1024
-
-
-def check_items(items, n_items):
-    """``items`` as a 1-d intp array of item indices, and whether a single int was given."""
-    single = isinstance(items, numbers.Integral) and not isinstance(items, (bool, np.bool_))
-    items = np.atleast_1d(np.asarray(items))
-    if items.ndim != 1:
-        raise ValueError(f"items must be an int or a 1-d array of item indices, got shape "
-                         f"{items.shape}.")
-    if items.size and not np.issubdtype(items.dtype, np.integer):
-        raise TypeError(f"items must hold integer item indices, got dtype {items.dtype}.")
-    if items.size and (items.min() < 0 or items.max() >= n_items):
-        raise ValueError(
-            f"items holds indices outside [0, {n_items}): the model knows {n_items} items."
-        )
-    return items.astype(np.intp, copy=False), single
 
 
 def similar_items(similarity_rows, items, n, n_items):
@@ -57,7 +39,7 @@ def similar_items(similarity_rows, items, n, n_items):
         Item indices, best first, the query item itself left out; ``-1`` pads
         rows with fewer than ``n`` neighbours. Ties go to the lower index.
     """
-    items, single = check_items(items, n_items)
+    items, single = check_item_indices(items, n_items, allow_int=True)
     n = check_k(n, n_items, name="n")
     out = np.empty((items.size, n), dtype=np.intp)
     for rows in gen_batches(items.size, _QUERY_BATCH):

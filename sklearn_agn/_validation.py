@@ -233,6 +233,29 @@ def _take(X, key):
     return out
 
 
+def check_item_indices(items, n_items, name="items", *, allow_int=False):
+    """``items`` as a 1-D intp array of indices into a catalogue of ``n_items`` items.
+
+    With ``allow_int``, a single int is accepted too, and the result is
+    ``(indices, single)``, ``single`` saying whether one int was given.
+    """
+    single = (allow_int and isinstance(items, numbers.Integral)
+              and not isinstance(items, (bool, np.bool_)))
+    array = np.atleast_1d(np.asarray(items)) if single else np.asarray(items)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be {'an int or ' if allow_int else ''}a 1-D array of "
+                         f"item indices, got shape {array.shape}.")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise TypeError(f"{name} must hold integer item indices, got dtype {array.dtype}.")
+    if array.size and (array.min() < 0 or array.max() >= n_items):
+        raise ValueError(
+            f"{name} holds item indices outside the catalogue [0, {n_items}) of the model: "
+            f"min {array.min()}, max {array.max()}."
+        )
+    array = array.astype(np.intp, copy=False)
+    return (array, single) if allow_int else array
+
+
 def check_k(k, n_items, name="k"):
     """Validate a top-k cut-off against the catalogue size."""
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral):

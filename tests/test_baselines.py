@@ -239,7 +239,7 @@ def test_similar_items_pad_missing_neighbours_and_validate():
     model = ItemKNN(n_neighbors=1, shrink=0.0).fit(X)
     # Item 1 is item 0's only neighbour and vice versa; 2 and 3 likewise.
     assert_array_equal(model.similar_items([0, 3], n=2), [[1, -1], [2, -1]])
-    with pytest.raises(ValueError, match=r"outside \[0, 4\)"):
+    with pytest.raises(ValueError, match=r"outside the catalogue \[0, 4\)"):
         model.similar_items([4])
     with pytest.raises(TypeError, match="integer item indices"):
         model.similar_items([0.5])

@@ -297,7 +297,7 @@ def test_partial_fit_update_items_resolves_only_those_items_exactly():
     with pytest.raises(ValueError,
                        match=r"update_items holds item indices outside the catalogue \[0, 60\)"):
         part.partial_fit(new, update_items=[60])
-    with pytest.raises(TypeError, match="update_items must be a 1-D array of item indices"):
+    with pytest.raises(TypeError, match="update_items must hold integer item indices"):
         part.partial_fit(new, update_items=[0.5])
 
 

@@ -84,7 +84,7 @@ def test_explain_validates_input():
         explain(Y, np.ones(4), 0, alpha=1.0, user_regularization=1.0)
     with pytest.raises(ValueError, match="one value per item"):
         explain(Y, [1.0, 1.0, 0.0], 0, alpha=1.0, user_regularization=1.0, preferences=[1.0])
-    with pytest.raises(ValueError, match=r"outside \[0, 3\)"):
+    with pytest.raises(ValueError, match=r"outside the catalogue \[0, 3\)"):
         explain(Y, [1.0, 0.0, 0.0], 3, alpha=1.0, user_regularization=1.0)
 
 

@@ -13,14 +13,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
-from .._base import BaseRecommender, _item_indices
+from .._base import BaseRecommender
 from .._fit_state import atomic_fit
-from .._similar_items import check_items
 from .._threads import blas_threads, resolve_n_jobs, torch_num_threads
 from .._torch_utils import resolve_device, seeded_generator, torch_dtype
 from .._validation import (
     _n_columns,
     check_interactions,
+    check_item_indices,
     feedback_preferences,
     generated_flags,
     real_interactions,
@@ -349,7 +349,7 @@ class MFRecommender(BaseRecommender):
             previous = self._check_previous(previous, X)
             previous_feedback = _entry_feedback(previous)
         if update_items is not None:
-            update_items = np.unique(_item_indices(update_items, X.shape[1], "update_items"))
+            update_items = np.unique(check_item_indices(update_items, X.shape[1], "update_items"))
         with self._threads():
             items, statistics = item_step(
                 X, _entry_feedback(X), self.item_factors_, UserStatistics.of(self),
@@ -573,7 +573,7 @@ class MFRecommender(BaseRecommender):
         X = self._validate_rows(user_row)
         if X.shape[0] != 1:
             raise ValueError(f"explain takes one user's row, got {X.shape[0]} rows.")
-        query, single = check_items(items, self.item_factors_.shape[0])
+        query, single = check_item_indices(items, self.item_factors_.shape[0], allow_int=True)
         n_real = int(real_interactions(X).nnz)
         lam = row_lambdas([n_real], self.regularization, self.regularization_exponent)[0]
         history, contributions, _ = _serving.explain(

@@ -35,8 +35,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from sklearn.preprocessing import normalize
 
-from .._similar_items import check_items
 from .._similar_items import similar_items as _top_similar
+from .._validation import check_item_indices
 from ._als_equations import entry_coefficients
 
 __all__ = ["fold_in", "rounded_products", "ItemsByNorm", "top_k", "similar_items", "explain"]
@@ -348,7 +348,7 @@ def explain(item_factors, user_row, items, *, alpha, user_regularization, prefer
     row.eliminate_zeros()
     if (row.data < 0).any():
         raise ValueError("user_row must be non-negative: it holds implicit feedback.")
-    items, single = check_items(items, n_items)
+    items, single = check_item_indices(items, n_items, allow_int=True)
     history, values = row.indices.astype(np.intp), row.data
     if preferences is None:
         preferences = np.ones(history.size)
