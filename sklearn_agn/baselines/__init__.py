@@ -14,5 +14,7 @@ from ._attributes import AttributeKNN, FeaturePopularity
 from ._ease import EASE
 from ._itemknn import ItemKNN
 from ._popularity import MostPopular
+from ._samplers import MFSampler, PopularitySampler, RandomizedResponseSampler
 
-__all__ = ["AttributeKNN", "EASE", "FeaturePopularity", "ItemKNN", "MostPopular"]
+__all__ = ["AttributeKNN", "EASE", "FeaturePopularity", "ItemKNN", "MostPopular",
+           "MFSampler", "PopularitySampler", "RandomizedResponseSampler"]

@@ -35,6 +35,12 @@ from ._beyond_accuracy import (
     long_tail_share,
     novelty,
 )
+from ._membership import (
+    dcr_membership_auc,
+    distance_to_closest_record,
+    membership_auc,
+    reconstruction_scores,
+)
 from ._ranking import (
     RANKING_METRICS,
     hit_rate_at_k,
@@ -65,4 +71,8 @@ __all__ = [
     "make_ranking_scorer",
     "get_ranking_scorer",
     "RANKING_METRICS",
+    "membership_auc",
+    "distance_to_closest_record",
+    "dcr_membership_auc",
+    "reconstruction_scores",
 ]
