@@ -1,9 +1,10 @@
-"""Validation of side information: one numeric row of attributes per item.
+"""Side information: one numeric row of attributes per item, or per user, and the warm items.
 
 Item attributes describe the columns of the interaction matrix, as
 ``CountVectorizer``'s ``vocabulary`` describes its features: they are a
 constructor parameter of the estimators that use them, validated in ``fit``
-against the number of items of ``X``.
+against the number of items of ``X``. User attributes describe its rows and
+are passed with the rows (``fit(X, user_attributes=...)``).
 """
 
 import numpy as np
@@ -11,8 +12,12 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 
-def check_item_attributes(attributes, n_items=None, *, name="item_attributes"):
-    """Validate an ``(n_items, n_features)`` attribute matrix; return it as float64.
+def check_attributes(attributes, n_rows=None, *, name="item_attributes"):
+    """Validate an ``(n_items, n_features)`` or ``(n_users, n_features)`` attribute matrix.
+
+    ``name`` is ``"item_attributes"`` (one row per column of ``X``) or
+    ``"user_attributes"`` (one row per row of ``X``); ``n_rows`` is the
+    number of items or users it must describe. Returns it as float64.
 
     Dense input stays a dense array, sparse input becomes CSR; the caller's
     object is never modified.
@@ -23,13 +28,14 @@ def check_item_attributes(attributes, n_items=None, *, name="item_attributes"):
         If ``attributes`` is None, or holds non-numeric values (the offending
         DataFrame columns are named).
     ValueError
-        If it holds NaN or infinity, is not 2-D, or (when ``n_items`` is
-        given) its number of rows differs from the number of items.
+        If it holds NaN or infinity, is not 2-D, or (when ``n_rows`` is
+        given) its number of rows differs from the number of items or users.
     """
+    unit, axis = ("user", "rows") if name.startswith("user") else ("item", "columns")
     if attributes is None:
         raise TypeError(
-            f"{name} is required: pass a numeric (n_items, n_features) matrix, one row of "
-            "attributes per item (column of X)."
+            f"{name} is required: pass a numeric (n_{unit}s, n_features) matrix, one row of "
+            f"attributes per {unit} ({axis[:-1]} of X)."
         )
     dtypes = getattr(attributes, "dtypes", None)
     if dtypes is not None and hasattr(dtypes, "items"):  # a pandas DataFrame
@@ -50,10 +56,10 @@ def check_item_attributes(attributes, n_items=None, *, name="item_attributes"):
             )
     attributes = check_array(attributes, accept_sparse="csr", dtype=np.float64,
                              input_name=name, ensure_min_features=1, ensure_min_samples=1)
-    if n_items is not None and attributes.shape[0] != n_items:
+    if n_rows is not None and attributes.shape[0] != n_rows:
         raise ValueError(
-            f"{name} has {attributes.shape[0]} rows, but X has {n_items} items (columns): "
-            "it needs exactly one row of attributes per item, in the order of X's columns."
+            f"{name} has {attributes.shape[0]} rows, but X has {n_rows} {unit}s ({axis}): "
+            f"it needs exactly one row of attributes per {unit}, in the order of X's {axis}."
         )
     return attributes
 
