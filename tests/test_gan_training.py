@@ -159,3 +159,13 @@ def test_cold_items_are_never_sampled_as_negatives():
     sampled = np.zeros((40, 30), dtype=bool)
     sampled[rows.numpy(), items.numpy()] = True
     np.testing.assert_array_equal(sampled, unobserved_warm)
+
+
+def test_progress_shows_the_losses_and_a_validation_score_only_when_there_is_one(capsys):
+    X, _ = block_interactions(seed=0)
+    GANAugmenter(verbose=1, random_state=0, **dict(FAST, max_iter=2)).fit(X)
+    plain = capsys.readouterr().err
+    GANAugmenter(verbose=1, early_stopping=True, random_state=0, **dict(FAST, max_iter=2)).fit(X)
+    stopped = capsys.readouterr().err
+    assert "g_loss=" in plain and "d_loss=" in plain and "val=" not in plain
+    assert "val=" in stopped and "val=nan" not in stopped

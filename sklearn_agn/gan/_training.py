@@ -28,6 +28,7 @@ ratios.
 
 import copy
 import dataclasses
+import itertools
 
 import numpy as np
 import torch
@@ -229,11 +230,22 @@ def _bce(logits, target):
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
-def _batches(X, user_attributes, batch_size, noise_dim, device, generator):
-    """Shuffled mini-batches: ``(X_batch, rows, noise, user_features)``."""
+def _batches(X, user_attributes, batch_size, noise_dim, device, generator, n_batches=None):
+    """Shuffled mini-batches: ``(X_batch, rows, noise, user_features)``.
+
+    ``n_batches``, when set, splits the rows into exactly that many batches
+    of sizes differing by at most one (the same batches as ``batch_size``
+    when it divides the rows evenly): in data-parallel training every rank
+    must take the same number of steps.
+    """
     n_rows = X.shape[0]
     order = torch.randperm(n_rows, generator=generator, device=device).cpu().numpy()
-    for part in gen_batches(n_rows, batch_size):
+    if n_batches is None:
+        parts = gen_batches(n_rows, batch_size)
+    else:
+        bounds = np.arange(n_batches + 1) * n_rows // n_batches
+        parts = (slice(start, stop) for start, stop in itertools.pairwise(bounds))
+    for part in parts:
         batch = order[part]
         X_batch = X[batch]
         rows = SparseRows.from_csr(X_batch, device)
@@ -266,6 +278,11 @@ class _TrainingStep:
         )
         self.free_allowed = negatives_allowed
         self.rng, self.sampler = generator, sampler
+        # What runs each step's loss closure: itself on one process; in
+        # data-parallel training, DistributedDataParallel wrappers whose
+        # forward runs it, so that DDP all-reduces the gradients of its
+        # backward (see :func:`_data_parallel`).
+        self.d_loss = self.g_loss = _run
 
     def _samples(self, X_batch, rows, zr):
         """PM (and ZR when ``zr``) samples of each row, as row-sorted tensors.
@@ -321,7 +338,7 @@ class _TrainingStep:
         shown, _ = self._samples(X_batch, rows, zr=False)
         with torch.no_grad():
             shown.weights = self._scores(rows, noise_, user_features, (shown.rows, shown.indices))
-        loss = _bce(self.D(rows), 1.0) + _bce(self.D(rows, shown), 0.0)
+        loss = self.d_loss(lambda: _bce(self.D(rows), 1.0) + _bce(self.D(rows, shown), 0.0))
         self.d_optimizer.zero_grad()
         loss.backward()
         self.d_optimizer.step()
@@ -329,9 +346,18 @@ class _TrainingStep:
 
     def generator(self, X_batch, rows, noise_, user_features):
         """One generator update; returns its loss."""
-        config = self.config
-        zr = bool(config.zr_coef and config.zr_ratio)
+        zr = bool(self.config.zr_coef and self.config.zr_ratio)
         shown, zero = self._samples(X_batch, rows, zr)
+        loss, penalty = self.g_loss(
+            lambda: self._generator_loss(rows, noise_, user_features, shown, zero))
+        self.g_optimizer.zero_grad()
+        (loss + penalty).backward()
+        self.g_optimizer.step()
+        return loss.item()
+
+    def _generator_loss(self, rows, noise_, user_features, shown, zero):
+        """``(loss, penalty)`` of a generator step on the rows' samples."""
+        config, zr = self.config, zero is not None
         n_shown = len(shown.rows)
         pairs = (shown.rows, shown.indices)
         if zr:
@@ -349,15 +375,73 @@ class _TrainingStep:
         if zr:
             zr_loss = (zero[2] * scores[n_shown:].square()).sum()
             loss = loss + config.zr_coef * zr_loss / rows.n_rows
-        penalty = 0.5 * config.g_weight_decay * self.G.table_penalty(rows, pairs[1])
-        self.g_optimizer.zero_grad()
-        (loss + penalty).backward()
-        self.g_optimizer.step()
-        return loss.item()
+        return loss, 0.5 * config.g_weight_decay * self.G.table_penalty(rows, pairs[1])
+
+
+def _run(loss):
+    return loss()
+
+
+class _StepLoss(torch.nn.Module):
+    """A network as the module of a DistributedDataParallel wrapper whose forward runs a loss.
+
+    The training step scores through ``Generator.pair_scores`` and reads the
+    per-item tables with sparse gradients, not through ``forward``: this
+    module's forward runs the step's loss closure instead, so that DDP hooks
+    the backward of exactly what a step computes. DDP expects a sparse
+    gradient only for the weight of an ``nn.Embedding(sparse=True)``: each
+    item table is registered first as the weight of one, so that DDP buckets
+    it as sparse (gloo all-reduces sparse tensors) while the network, which
+    shares the parameters, stays as it is.
+    """
+
+    def __init__(self, network):
+        super().__init__()
+        self.tables = torch.nn.ModuleList()
+        for table in network.item_tables():
+            embedding = torch.nn.Embedding(1, 1, sparse=True)
+            embedding.weight = table
+            self.tables.append(embedding)
+        self.network = network
+
+    def forward(self, loss):
+        return loss()
+
+
+def _data_parallel(step, n_rows, batch_size):
+    """Wrap ``step``'s losses in DistributedDataParallel; returns the batches per pass.
+
+    Each rank holds a shard of the users; every rank takes ``ceil(n_users /
+    batch_size)`` steps per pass, a single process's number (so that an epoch
+    is the same number of Adam steps), on about ``batch_size / world_size``
+    of its rows each. DDP averages the ranks' gradients, each the mean over
+    its rows: the gradient of the mean over the global batch, up to the
+    ranks' batch sizes differing by one. The generator's is built with
+    ``find_unused_parameters``: its user-attribute weights take no part
+    without user attributes, and DDP would wait for their gradients.
+    """
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    total = torch.tensor([n_rows])
+    dist.all_reduce(total)
+    n_batches = -(-int(total) // batch_size)
+    step.d_loss = DistributedDataParallel(_StepLoss(step.D))
+    step.g_loss = DistributedDataParallel(_StepLoss(step.G), find_unused_parameters=True)
+    return n_batches
+
+
+def _mean_over_ranks(values):
+    """The mean of ``values`` (floats, one per epoch's network) over the ranks."""
+    import torch.distributed as dist
+
+    values = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(values)
+    return (values / dist.get_world_size()).tolist()
 
 
 def fit_cfgan(X, config, *, item_attributes=None, user_attributes=None, validation=None,
-              device, seed, progress=None):
+              device, seed, progress=None, distributed=False):
     """Train a CFGAN generator on the sparsity pattern of canonical CSR ``X``.
 
     Parameters
@@ -381,6 +465,14 @@ def fit_cfgan(X, config, *, item_attributes=None, user_attributes=None, validati
         Seeds weight initialisation, shuffling, noise and negative sampling.
     progress : tqdm progress bar or None
         Advanced once per epoch, with the current losses.
+    distributed : bool
+        Train as one rank of a DistributedDataParallel job (the default
+        process group initialised, gloo on the CPU) in which ``X`` is this
+        rank's shard of the users (see :func:`_data_parallel`); without side
+        information or validation. Rank 0 draws as a single process does
+        (the same fit when it holds every row and ``batch_size`` divides
+        them); rank ``r`` shuffles, draws noise and samples from its own
+        streams. The losses logged are the means over the ranks.
 
     Returns
     -------
@@ -389,9 +481,15 @@ def fit_cfgan(X, config, *, item_attributes=None, user_attributes=None, validati
     log : TrainingLog
     """
     n_items = X.shape[1]
+    rank = 0
+    if distributed:
+        import torch.distributed as dist
+
+        rank = dist.get_rank()
+    # Every rank starts from the same weights (DDP broadcasts rank 0's anyway).
     init_gen = torch.Generator().manual_seed(seed)
     # Training draws happen on the training device, from its own generator.
-    train_gen = torch.Generator(device=device).manual_seed(seed + 1)
+    train_gen = torch.Generator(device=device).manual_seed(seed + 1 + 2 * rank)
 
     warm = None
     if item_attributes is not None:
@@ -420,13 +518,14 @@ def fit_cfgan(X, config, *, item_attributes=None, user_attributes=None, validati
         negatives_allowed=None if warm is None else warm.to(device),
         generator=train_gen,
         # Drawn on the CPU with numpy: the same negatives on any device.
-        sampler=np.random.default_rng(seed + 2),
+        sampler=np.random.default_rng(seed + 2 + 2 * rank),
     )
+    n_batches = _data_parallel(step, X.shape[0], config.batch_size) if distributed else None
 
     def passes(n_passes):
         for _ in range(n_passes):
             yield from _batches(X, user_attributes, config.batch_size, config.noise_dim, device,
-                                train_gen)
+                                train_gen, n_batches)
 
     log = TrainingLog([], [], None if validation is None else [])
     best_score, best_state, stale = -np.inf, None, 0
@@ -434,8 +533,11 @@ def fit_cfgan(X, config, *, item_attributes=None, user_attributes=None, validati
         G.train()
         d_losses = [step.discriminator(*batch) for batch in passes(config.d_steps)]
         g_losses = [step.generator(*batch) for batch in passes(config.g_steps)]
-        log.discriminator_loss_curve.append(float(np.mean(d_losses)))
-        log.loss_curve.append(float(np.mean(g_losses)))
+        losses = [float(np.mean(d_losses)), float(np.mean(g_losses))]
+        if distributed:
+            losses = _mean_over_ranks(losses)
+        log.discriminator_loss_curve.append(losses[0])
+        log.loss_curve.append(losses[1])
         score = float("nan")
         if validation is not None:
             G.eval()
@@ -454,11 +556,11 @@ def fit_cfgan(X, config, *, item_attributes=None, user_attributes=None, validati
                 best_state = copy.deepcopy(G.state_dict())
         if progress is not None:
             progress.update(1)
-            progress.set_postfix(
-                g_loss=f"{log.loss_curve[-1]:.4f}",
-                d_loss=f"{log.discriminator_loss_curve[-1]:.4f}",
-                val=f"{score:.4f}",
-            )
+            shown = {"g_loss": f"{log.loss_curve[-1]:.4f}",
+                     "d_loss": f"{log.discriminator_loss_curve[-1]:.4f}"}
+            if validation is not None:
+                shown["val"] = f"{score:.4f}"
+            progress.set_postfix(shown)
         if validation is not None and stale >= config.n_iter_no_change:
             break
 

@@ -139,7 +139,7 @@ def item_index_frame(spark, item_ids, item_type):
     return spark.createDataFrame(list(zip(item_ids.tolist(), range(len(item_ids)))), schema)
 
 
-def user_index_frame(pairs):
+def user_index_frame(pairs, *, sorted_ids=False):
     """``(indexed, cached)``: ``(user, user_index)`` pairs, consecutive ints from 0, and a frame to unpersist.
 
     MLlib needs ids in the int range. The distinct users are numbered within
@@ -147,11 +147,17 @@ def user_index_frame(pairs):
     partitions before it, so that no step gathers the users in one place.
     The distinct users are persisted (their partitioning must not change
     between counting and numbering): unpersist ``cached`` when done.
+    ``sorted_ids`` partitions them by ranges of ids (one more job, which
+    samples them) so that the numbers follow the ids' order, the rows'
+    order of :class:`~sklearn_agn.preprocessing.InteractionEncoder`.
     """
     F, _ = pyspark_modules()
     from pyspark.sql import Window
 
-    users = pairs.select(USER).distinct().withColumn("part", F.spark_partition_id()).persist()
+    users = pairs.select(USER).distinct()
+    if sorted_ids:
+        users = users.repartitionByRange(USER)
+    users = users.withColumn("part", F.spark_partition_id()).persist()
     sizes = sorted(tuple(row) for row in users.groupBy("part").count().collect())
     offsets = np.concatenate([[0], np.cumsum([size for _, size in sizes])[:-1]])
     if offsets.size and offsets[-1] + sizes[-1][1] > np.iinfo(np.int32).max:
