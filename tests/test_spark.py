@@ -7,8 +7,6 @@ Java 17).
 
 import copy
 import os
-import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,34 +18,6 @@ from sklearn_agn.persistence import dump, load
 from sklearn_agn.spark import SparkALS
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml100k-cfgan"
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    pytest.importorskip("pyspark", reason="pyspark is not installed: "
-                        "pip install 'sklearn-agn[spark]'")
-    pytest.importorskip("pyarrow", reason="pyarrow is not installed: "
-                        "pip install 'sklearn-agn[spark]'")
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        pytest.skip("Spark needs Java 17: no JAVA_HOME and no java on the PATH.")
-    from pyspark.sql import SparkSession
-
-    # Python workers must run this interpreter (its packages), not the PATH's python3.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    try:
-        session = (SparkSession.builder.master("local[2]").appName("sklearn-agn-tests")
-                   .config("spark.ui.enabled", "false")
-                   .config("spark.sql.shuffle.partitions", "2")
-                   .config("spark.default.parallelism", "2")
-                   .getOrCreate())
-    except Exception as exc:  # no usable JVM: a skip with the reason, not an error
-        pytest.skip(f"cannot start a local SparkSession: {exc}")
-    session.sparkContext.setLogLevel("ERROR")
-    # As on a cluster: MLlib's ALS cuts the factors' lineage there every
-    # checkpoint_interval sweeps (without it, 15 sweeps overflowed a JVM's stack).
-    session.sparkContext.setCheckpointDir(str(tmp_path_factory.mktemp("checkpoints")))
-    yield session
-    session.stop()
 
 
 def _log(seed=0, n_users=30, n_items=12):

@@ -5,9 +5,6 @@ reason when pyspark, pyarrow or Java is missing (``pip install
 'sklearn-agn[spark]'``, Java 17).
 """
 
-import os
-import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -19,32 +16,6 @@ from sklearn_agn import GANAugmenter
 from sklearn_agn.gan import generated_mask
 from sklearn_agn.preprocessing import InteractionEncoder
 from sklearn_agn.spark import SparkGANAugmenter
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    pytest.importorskip("pyspark", reason="pyspark is not installed: "
-                        "pip install 'sklearn-agn[spark]'")
-    pytest.importorskip("pyarrow", reason="pyarrow is not installed: "
-                        "pip install 'sklearn-agn[spark]'")
-    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
-        pytest.skip("Spark needs Java 17: no JAVA_HOME and no java on the PATH.")
-    from pyspark.sql import SparkSession
-
-    # Python workers must run this interpreter (its packages), not the PATH's python3.
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    try:
-        session = (SparkSession.builder.master("local[2]").appName("sklearn-agn-gan-tests")
-                   .config("spark.ui.enabled", "false")
-                   .config("spark.sql.shuffle.partitions", "2")
-                   .config("spark.default.parallelism", "2")
-                   .getOrCreate())
-    except Exception as exc:  # no usable JVM: a skip with the reason, not an error
-        pytest.skip(f"cannot start a local SparkSession: {exc}")
-    session.sparkContext.setLogLevel("ERROR")
-    session.sparkContext.setCheckpointDir(str(tmp_path_factory.mktemp("checkpoints")))
-    yield session
-    session.stop()
 
 
 def _records(seed=0, n_users=48, n_items=20):
