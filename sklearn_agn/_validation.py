@@ -1,4 +1,4 @@
-"""Input validation shared by every estimator: the data contract of SPEC.md.
+"""Input validation shared by every estimator: the data contract (README, "Data contract").
 
 ``X`` is a users x items matrix of non-negative implicit feedback. Estimators
 work on a canonical CSR copy (sorted indices, duplicates summed, explicit zeros
