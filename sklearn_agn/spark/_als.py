@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted
 from .._fit_state import atomic_fit
 from ..metrics import RANKING_METRICS
 from ..mf._recommender import MFRecommender
-from ..preprocessing import InteractionEncoder
 from . import _input, _statistics
 from ._input import ITEM, ITEM_INDEX, USER, USER_INDEX, VALUE
 from ._session import active_session, ensure_checkpoint_directory, pyspark_modules
@@ -242,24 +241,10 @@ class SparkALS(BaseEstimator):
 
     def _fit_on_cluster(self, spark, records, columns, seed, cached):
         """Index, fit and aggregate; returns the fitted attributes. Persisted frames go in ``cached``."""
-        F, _ = pyspark_modules()
         from pyspark.ml.recommendation import ALS
 
-        pairs = _input.interaction_pairs(records, columns)
-        users, items = _input.item_records(pairs)
-        if items.size == 0:
-            raise ValueError(f"X holds no positive value in column {self.value_col!r}: "
-                             "every interaction sums to 0, nothing to fit.")
-        encoder = InteractionEncoder(user_col=self.user_col, item_col=self.item_col).fit(
-            {self.user_col: users, self.item_col: items})
+        encoder, entries, _ = _input.index_records(spark, records, columns, cached)
         item_ids = encoder.item_ids_
-        item_type = records.schema[self.item_col].dataType
-        item_index = _input.item_index_frame(spark, item_ids, item_type)
-        user_index, numbered = _input.user_index_frame(pairs)
-        cached.append(numbered)
-        entries = (pairs.join(user_index, USER).join(F.broadcast(item_index), ITEM)
-                   .select(USER_INDEX, ITEM_INDEX, VALUE).persist())
-        cached.append(entries)
         blocks = {} if self.num_blocks is None else dict(numUserBlocks=self.num_blocks,
                                                            numItemBlocks=self.num_blocks)
         als = ALS(rank=self.n_factors, maxIter=self.n_iter, regParam=self.regularization,

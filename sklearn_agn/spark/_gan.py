@@ -16,7 +16,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._fit_state import atomic_fit
 from ..gan._augmenter import GANAugmenter, _check_layer_sizes, generated_mask
-from ..preprocessing import InteractionEncoder
 from . import _input
 from ._als import _history_rows
 from ._input import ITEM, ITEM_INDEX, USER, USER_INDEX, VALUE
@@ -242,24 +241,13 @@ class SparkGANAugmenter(BaseEstimator):
 
         from ..gan import _training
 
-        pairs = _input.interaction_pairs(records, columns)
-        users, items = _input.item_records(pairs)
-        if items.size == 0:
-            raise ValueError(f"X holds no positive value in column {self.value_col!r}: "
-                             "every interaction sums to 0, nothing to fit.")
-        encoder = InteractionEncoder(user_col=self.user_col, item_col=self.item_col).fit(
-            {self.user_col: users, self.item_col: items})
+        encoder, entries, numbered = _input.index_records(spark, records, columns, cached,
+                                                          sorted_users=True)
         n_items = len(encoder.item_ids_)
-        item_type = records.schema[self.item_col].dataType
-        item_index = _input.item_index_frame(spark, encoder.item_ids_, item_type)
-        user_index, numbered = _input.user_index_frame(pairs, sorted_ids=True)
-        cached.append(numbered)
-        entries = (pairs.join(user_index, USER).join(F.broadcast(item_index), ITEM)
-                   .select(USER_INDEX, ITEM_INDEX).persist())
-        cached.append(entries)
         n_users = numbered.count()
         self._check_shards(n_users, augmenter.batch_size)
-        (entries.withColumn(_SHARD, F.pmod(F.col(USER_INDEX), F.lit(self.num_processes)))
+        shard = F.pmod(F.col(USER_INDEX), F.lit(self.num_processes))
+        (entries.select(USER_INDEX, ITEM_INDEX).withColumn(_SHARD, shard)
          .write.partitionBy(_SHARD).parquet(f"{staging}/pairs"))
 
         config = _training.TrainingConfig.from_params(

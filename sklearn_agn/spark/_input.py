@@ -171,3 +171,34 @@ def user_index_frame(pairs, *, sorted_ids=False):
     indexed = numbered.join(F.broadcast(shift), "part").select(
         USER, (F.col("offset") + F.col("rank") - 1).cast("int").alias(USER_INDEX))
     return indexed, users
+
+
+def index_records(spark, records, columns, cached, *, sorted_users=False):
+    """``(encoder, entries, numbered)``: the records as indexed ``(user_index, item_index, value)``.
+
+    Pairs as :func:`interaction_pairs` builds them; items get the column of
+    their id in sorted order, as an
+    :class:`~sklearn_agn.preprocessing.InteractionEncoder` fitted on one
+    record per item (``encoder``) gives them; users are numbered by
+    :func:`user_index_frame` (``numbered``: the distinct users). Both frames
+    are persisted and appended to ``cached``; a ValueError when no pair is
+    left.
+    """
+    from ..preprocessing import InteractionEncoder
+
+    F, _ = pyspark_modules()
+    user_col, item_col, value_col = columns
+    pairs = interaction_pairs(records, columns)
+    users, items = item_records(pairs)
+    if items.size == 0:
+        raise ValueError(f"X holds no positive value in column {value_col!r}: "
+                         "every interaction sums to 0, nothing to fit.")
+    encoder = InteractionEncoder(user_col=user_col, item_col=item_col).fit(
+        {user_col: users, item_col: items})
+    item_index = item_index_frame(spark, encoder.item_ids_, records.schema[item_col].dataType)
+    user_index, numbered = user_index_frame(pairs, sorted_ids=sorted_users)
+    cached.append(numbered)
+    entries = (pairs.join(user_index, USER).join(F.broadcast(item_index), ITEM)
+               .select(USER_INDEX, ITEM_INDEX, VALUE).persist())
+    cached.append(entries)
+    return encoder, entries, numbered
