@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, _fit_context
-from sklearn.utils import check_random_state, gen_batches
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
@@ -27,7 +27,7 @@ from .._validation import (
     generated_mask as _marked_entries,
 )
 from ..model_selection import holdout_split
-from . import _inference, _privacy, _training
+from . import _cold_items, _inference, _privacy, _training
 from ._networks import ACTIVATIONS, features_tensor
 
 __all__ = ["GANAugmenter", "generated_mask"]
@@ -625,8 +625,9 @@ default=None
             # private releases.
             item_popularity, row_lengths = private.item_popularity, private.row_lengths
         cold_items = np.flatnonzero(item_popularity == 0)
-        cold_item_thresholds, new_item_threshold = self._cold_item_thresholds(
-            generator, device, X, cold_items, user_attributes
+        cold_item_thresholds, new_item_threshold = _cold_items.thresholds(
+            generator, device, X, cold_items, math.ceil(self.cold_item_share * X.shape[0]),
+            self.batch_size, user_attributes=user_attributes,
         )
         # Learned attributes are set together, once training is complete, so
         # that an interrupted fit leaves the estimator as it was.
@@ -750,7 +751,10 @@ default=None
             )
         ]
         if np.isfinite(self.cold_item_thresholds_).any():
-            found.append(self._cold_item_feedback(generator, device, X, user_attributes))
+            found.append(_cold_items.feedback(
+                generator, device, X, self.cold_items_, self.cold_item_thresholds_,
+                self.batch_size, user_attributes=user_attributes,
+            ))
         rows, items, scores = (np.concatenate(parts) for parts in zip(*found))
         # A cold item can be among a sparse row's best items too: keep it once.
         _, first = np.unique(rows * X.shape[1] + items, return_index=True)
@@ -920,68 +924,6 @@ default=None
         """
         device = resolve_device(self.device)
         return _inference.scoring_copy(self.generator_, device), device
-
-    def _cold_item_thresholds(self, generator, device, X, cold_items, user_attributes):
-        """``(cold_item_thresholds_, new_item_threshold_)`` set on the rows of ``fit``.
-
-        An item's threshold is the score of the ``ceil(cold_item_share *
-        n_rows)``-th best row of ``X`` that does not hold it, so that ``X``
-        transformed by the per-row rule gives the item to that many rows.
-        Scores are compared in the dtype the inference returns them, as in
-        :meth:`_cold_item_feedback`.
-        """
-        n_top = math.ceil(self.cold_item_share * X.shape[0])
-        if generator.item_attributes is None or n_top == 0:
-            return np.full(cold_items.size, np.inf), np.inf
-        scorer = _inference.scoring_copy(generator, device)
-
-        def kth_best(items):
-            _, found, scores = _inference.top_rows(
-                scorer, device, X, items, n_top, self.batch_size, user_attributes=user_attributes
-            )
-            # inf for an item every row holds: no row can get it.
-            thresholds = np.full(items.size, np.inf, dtype=scores.dtype)
-            np.minimum.at(thresholds, np.searchsorted(items, found), scores)
-            return thresholds
-
-        thresholds = reference = kth_best(cold_items)
-        # Items added later have no row of ``fit`` to be ranked on, and keeping
-        # those rows (or their hidden representations) until then would store
-        # users' data in the model. They get the threshold of a typical cold
-        # item of ``fit`` instead, the median (robust to an odd item): a new
-        # item then reaches about ``cold_item_share`` of users like those of
-        # ``fit`` when it appeals to them as a typical cold item does, more
-        # when it appeals more. Without cold items in ``fit``, the warm items
-        # scored from their attributes alone, the view item dropout trains to
-        # stand for a cold item, take their place.
-        if not cold_items.size:
-            scorer.warm_items.zero_()
-            reference = kth_best(np.arange(X.shape[1]))
-        reference = reference[np.isfinite(reference)]
-        return thresholds, float(np.median(reference)) if reference.size else np.inf
-
-    def _cold_item_feedback(self, generator, device, X, user_attributes):
-        """``(rows, items, scores)``: the cold items each row gets, by ``cold_item_thresholds_``.
-
-        A row gets a cold item it does not hold when its score reaches the
-        item's threshold: a decision on the row alone, compared in the dtype
-        the inference returns scores in, as the thresholds were computed.
-        """
-        reachable = np.isfinite(self.cold_item_thresholds_)
-        items, thresholds = self.cold_items_[reachable], self.cold_item_thresholds_[reachable]
-        held = X[:, items].tocsr()
-        found = []
-        for part in gen_batches(X.shape[0], self.batch_size):
-            scores = _inference.generator_scores(
-                generator,
-                device,
-                X[part],
-                self.batch_size,
-                user_attributes=None if user_attributes is None else user_attributes[part],
-            )[:, items]
-            rows, columns = np.nonzero((scores >= thresholds) & (held[part].toarray() == 0))
-            found.append((rows + part.start, items[columns], scores[rows, columns]))
-        return tuple(np.concatenate(parts) for parts in zip(*found))
 
     def _check_transform_user_attributes(self, user_attributes, n_rows):
         if not self.n_user_features_in_:
