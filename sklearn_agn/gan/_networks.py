@@ -168,20 +168,6 @@ class Generator(nn.Module):
         """The parameters with a row per item, whose training gradients are sparse."""
         return [self.condition_weight, self.item_weight]
 
-    def table_penalty(self, rows, items):
-        """Squared norm of the item-table rows a training step reads.
-
-        Those are the condition rows of the items of ``rows`` and the output
-        rows of ``items`` (an int tensor, repeats allowed), each counted once:
-        the L2 penalty that a lazy optimiser, which updates only these rows,
-        can apply.
-        """
-        return (
-            F.embedding(torch.unique(rows.indices), self.condition_weight, sparse=True)
-            .square().sum()
-            + F.embedding(torch.unique(items), self.item_weight, sparse=True).square().sum()
-        )
-
     def item_representation(self, free=None):
         """Item output embeddings ``(n_items, width)`` and biases ``(n_items,)``.
 

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from sklearn.utils import gen_batches
 from torch.nn import functional as F
+from torch.optim.adam import adam
 from torch.torch_version import TorchVersion
 
 from ._inference import noise, scoring_copy, user_features_batch, validation_ndcg
@@ -187,9 +188,8 @@ class _LazyAdam:
     ``torch.optim.SparseAdam`` and TensorFlow's LazyAdam do), so a step costs
     the batch, not the catalogue. ``SparseAdam`` itself builds several sparse
     tensors per step and measured about 3 times slower than these row
-    updates. The L2 penalty on the tables is part of the loss, on the rows
-    read (:meth:`Generator.table_penalty`); ``weight_decay`` is Adam's
-    coupled decay of the dense parameters, the gradient of the same penalty.
+    updates. ``weight_decay`` is Adam's coupled decay (L2 penalty), on the
+    dense parameters and on the table rows read.
     """
 
     betas, eps = (0.9, 0.999), 1e-8
@@ -199,7 +199,7 @@ class _LazyAdam:
         in_tables = {id(p) for p in self.tables}
         dense = [p for p in module.parameters() if id(p) not in in_tables]
         self.dense = torch.optim.Adam(dense, lr=lr, weight_decay=weight_decay, fused=fused)
-        self.lr, self.n_steps = lr, 0
+        self.lr, self.weight_decay, self.fused, self.n_steps = lr, weight_decay, fused, 0
         self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.tables]
 
     def zero_grad(self):
@@ -211,19 +211,33 @@ class _LazyAdam:
     def step(self):
         self.dense.step()
         self.n_steps += 1
-        (beta1, beta2), t = self.betas, self.n_steps
-        step_size = self.lr / (1 - beta1**t)
         for table, (mean, square) in zip(self.tables, self.moments):
             if table.grad is None:
                 continue
-            grad = table.grad.coalesce()
-            rows, values = grad.indices()[0], grad.values()
-            m = mean.index_select(0, rows).lerp_(values, 1 - beta1)
-            v = square.index_select(0, rows).mul_(beta2).addcmul_(values, values, value=1 - beta2)
-            mean.index_copy_(0, rows, m)
-            square.index_copy_(0, rows, v)
-            denominator = v.div_(1 - beta2**t).sqrt_().add_(self.eps)
-            table.index_add_(0, rows, m.div_(denominator), alpha=-step_size)
+            rows, values = _sparse_rows(table.grad)
+            # Adam's own kernel on copies of the rows read, with the global
+            # step count for the bias correction.
+            value, m, v = (x.index_select(0, rows) for x in (table, mean, square))
+            adam(
+                [value], [values], [m], [v], [], [torch.tensor(float(self.n_steps - 1))],
+                fused=self.fused, amsgrad=False, beta1=self.betas[0], beta2=self.betas[1],
+                lr=self.lr, weight_decay=self.weight_decay, eps=self.eps, maximize=False,
+            )
+            for x, rows_x in ((table, value), (mean, m), (square, v)):
+                x.index_copy_(0, rows, rows_x)
+
+
+def _sparse_rows(grad):
+    """``(rows, values)`` of a sparse gradient, one entry per row.
+
+    A gradient read from one lookup of distinct rows already has them sorted
+    and once each: coalescing it would only copy it.
+    """
+    rows = grad._indices()[0]
+    if not grad.is_coalesced() and not bool((rows[1:] > rows[:-1]).all()):
+        grad = grad.coalesce()
+        rows = grad._indices()[0]
+    return rows, grad._values()
 
 
 def _bce(logits, target):
@@ -348,15 +362,14 @@ class _TrainingStep:
         """One generator update; returns its loss."""
         zr = bool(self.config.zr_coef and self.config.zr_ratio)
         shown, zero = self._samples(X_batch, rows, zr)
-        loss, penalty = self.g_loss(
-            lambda: self._generator_loss(rows, noise_, user_features, shown, zero))
+        loss = self.g_loss(lambda: self._generator_loss(rows, noise_, user_features, shown, zero))
         self.g_optimizer.zero_grad()
-        (loss + penalty).backward()
+        loss.backward()
         self.g_optimizer.step()
         return loss.item()
 
     def _generator_loss(self, rows, noise_, user_features, shown, zero):
-        """``(loss, penalty)`` of a generator step on the rows' samples."""
+        """The loss of a generator step on the rows' samples."""
         config, zr = self.config, zero is not None
         n_shown = len(shown.rows)
         pairs = (shown.rows, shown.indices)
@@ -375,7 +388,7 @@ class _TrainingStep:
         if zr:
             zr_loss = (zero[2] * scores[n_shown:].square()).sum()
             loss = loss + config.zr_coef * zr_loss / rows.n_rows
-        return loss, 0.5 * config.g_weight_decay * self.G.table_penalty(rows, pairs[1])
+        return loss
 
 
 def _run(loss):
