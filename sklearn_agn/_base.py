@@ -1,10 +1,12 @@
 """What every recommender shares: top-k prediction, batched scoring, ``score``.
 
 A subclass learns something about items in ``fit`` and implements
-``_score_rows(X)``, which maps a canonical CSR batch of user rows to a dense
-``(n_rows, n_items)`` array of item scores (folding the rows in as needed).
-Everything else, ranking, the seen-item filter, batching and evaluation, lives
-here once.
+``_score_rows(feedback)``, which maps a batch of user rows, the
+:class:`~sklearn_agn._validation.Feedback` of their canonical CSR matrix, to
+a dense ``(n_rows, n_items)`` array of item scores (folding the rows in as
+needed). Everything else, ranking, the seen-item filter, batching and
+evaluation, lives here once; each public method validates its input once and
+passes the ``Feedback`` down.
 """
 
 import contextlib
@@ -16,13 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import (
-    check_interactions,
-    check_item_indices,
-    check_k,
-    real_interactions,
-    take_rows,
-)
+from ._validation import check_interactions, check_item_indices, check_k
 from .metrics import RANKING_METRICS
 
 # Elements of the temporaries of ``top_k`` (rows x items) at a time: about
@@ -135,11 +131,17 @@ class BaseRecommender(BaseEstimator):
         check_is_fitted(self)
         return check_interactions(self, X, reset=False)
 
-    def _batches(self, n_rows):
+    def _batches(self, feedback):
+        """``(rows, part)`` for each batch of ``batch_size`` rows: a slice and its feedback."""
+        n_rows = feedback.X.shape[0]
+        if n_rows <= self.batch_size:  # one batch: no copy to take
+            yield slice(0, n_rows), feedback
+            return
         # Not sklearn's gen_batches: its parameter validation costs more than
         # scoring one row (serving calls this once per request).
-        return (slice(start, min(start + self.batch_size, n_rows))
-                for start in range(0, n_rows, self.batch_size))
+        for start in range(0, n_rows, self.batch_size):
+            rows = slice(start, min(start + self.batch_size, n_rows))
+            yield rows, feedback.rows(rows)
 
     def decision_function(self, X):
         """Score every item for every user row.
@@ -154,9 +156,9 @@ class BaseRecommender(BaseEstimator):
         scores : ndarray of shape (n_users, n_items)
             Higher is better. Computed in batches of ``batch_size`` rows.
         """
-        X = self._validate_rows(X)
+        feedback = self._validate_rows(X)
         with self._threads():
-            parts = [self._score_rows(take_rows(X, rows)) for rows in self._batches(X.shape[0])]
+            parts = [self._score_rows(part) for _, part in self._batches(feedback)]
         # One batch is returned as it is: stacking would copy every score once more.
         return parts[0] if len(parts) == 1 else np.vstack(parts)
 
@@ -208,7 +210,10 @@ class BaseRecommender(BaseEstimator):
             Item indices, best first; ``-1`` pads rows with fewer than ``k``
             eligible items.
         """
-        X = self._validate_rows(X)
+        return self._recommend(self._validate_rows(X), k, exclude_items, candidate_items)
+
+    def _recommend(self, feedback, k=None, exclude_items=None, candidate_items=None):
+        """``recommend`` of validated rows: their :class:`~sklearn_agn._validation.Feedback`."""
         n_items = self.n_features_in_
         k = check_k(self.k if k is None else k, n_items)
         banned = np.zeros(n_items, dtype=bool)
@@ -218,28 +223,23 @@ class BaseRecommender(BaseEstimator):
             allowed = np.zeros(n_items, dtype=bool)
             allowed[check_item_indices(candidate_items, n_items, "candidate_items")] = True
             banned |= ~allowed
-        seen = real_interactions(X)
-        ranked = np.empty((X.shape[0], k), dtype=np.intp)
+        ranked = np.empty((feedback.X.shape[0], k), dtype=np.intp)
         # Streams: one batch of scores (batch_size x n_items) alive at a time.
         with self._threads():
-            for rows in self._batches(X.shape[0]):
-                if rows == slice(0, X.shape[0]):  # one batch: no copy to take
-                    ranked[rows] = self._rank_rows(X, k, banned, seen)
-                else:
-                    ranked[rows] = self._rank_rows(take_rows(X, rows), k, banned, seen[rows])
+            for rows, part in self._batches(feedback):
+                ranked[rows] = self._rank_rows(part, k, banned)
         return ranked
 
-    def _rank_rows(self, X, k, banned, seen):
-        """``top_k`` of the scores of canonical ``X``, ``banned`` items and ``seen`` entries out.
+    def _rank_rows(self, feedback, k, banned):
+        """``top_k`` of the scores of ``feedback``'s rows, ``banned`` items and real entries out.
 
-        ``banned`` is a boolean array over the items, ``seen`` a boolean
-        sparse mask shaped like ``X``. A subclass may rank without scoring
-        every item, as long as the result is the one this gives.
+        ``banned`` is a boolean array over the items. A subclass may rank
+        without scoring every item, as long as the result is the one this gives.
         """
-        scores = self._score_rows(X)
+        scores = self._score_rows(feedback)
         if banned.any():
             scores[:, banned] = -np.inf
-        return top_k(scores, k, exclude=seen)
+        return top_k(scores, k, exclude=feedback.real_mask())
 
     def score(self, X, y):
         """Ranking quality of the recommendations for ``X`` against held-out ``y``.
@@ -256,17 +256,17 @@ class BaseRecommender(BaseEstimator):
         score : float
             ``metric`` at ``k``, averaged over users with a held-out item.
         """
-        X = self._validate_rows(X)
+        feedback = self._validate_rows(X)
         if y is None:
             raise ValueError("score needs y, the held-out interactions of the rows of X.")
-        expected = X.shape
+        expected = feedback.X.shape
         y_shape = getattr(y, "shape", None)
         if y_shape is None or tuple(y_shape) != expected:
             raise ValueError(
                 f"y must be a (n_users, n_items) = {expected} matrix of held-out "
                 f"interactions, got shape {y_shape}."
             )
-        ranked = self.predict(X)
+        ranked = self._recommend(feedback)
         return RANKING_METRICS[self.metric](y, ranked, self.k)
 
     def __sklearn_tags__(self):

@@ -8,15 +8,22 @@ Real and generated feedback. Every stored entry of a matrix is a real
 interaction, whatever its value (a play count, a half-star rating, a log1p of
 counts), unless the matrix is marked: :class:`~sklearn_agn.GANAugmenter`
 returns a CSR matrix that records, in an attribute, the pattern of the entries
-it generated (:func:`mark_generated`). The mark travels with the matrix object
-through a ``Pipeline``; an operation that builds a new matrix (slicing,
-arithmetic, ``copy``) drops it, and then every entry counts as real. That is
-the safe failure: a real interaction is never recommended back, and at worst
-generated feedback is treated as real. Inside the library, a marked matrix
-reaches a solver or the seen-item filter whole, or sliced by
-:func:`take_rows` / :func:`take_columns`, which keep the mark.
+it generated (:func:`mark_generated`). The mark is only how a ``Pipeline``
+carries that from one step to the next: it belongs to the matrix object, and
+an operation that builds a new matrix (slicing, arithmetic, ``copy``) drops
+it, and then every entry counts as real. That is the safe failure: a real
+interaction is never recommended back, and at worst generated feedback is
+treated as real.
+
+Inside the library the mark is read in one place, :func:`_feedback`, which
+every validation goes through: an estimator's method validates its input
+once, into a :class:`Feedback` (the canonical matrix, which entries are
+real, their preferences), and passes that value on to its solver, its
+fold-in and its seen-item filter, slicing it with :meth:`Feedback.rows` and
+:meth:`Feedback.columns`, which keep every entry's flags.
 """
 
+import dataclasses
 import numbers
 
 import numpy as np
@@ -27,15 +34,89 @@ from sklearn.utils.validation import check_array, check_non_negative, validate_d
 _GENERATED = "_sklearn_agn_generated"
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class Feedback:
+    """Interactions as the library reads them, built once per call by validation.
+
+    Built by :func:`check_interactions` (in an estimator) or
+    :func:`check_feedback` (outside one), never by hand.
+
+    Attributes
+    ----------
+    X : csr_matrix or csr_array of shape (n_users, n_items)
+        The canonical matrix, the caller's own where it already was one
+        (never modified). ``real`` says which entries are real, not a mark.
+    real : ndarray of bool of shape (X.nnz,) or None
+        Which stored entries, aligned with ``X.data``, are real interactions;
+        None when all of them are (no generated feedback), which the solvers
+        take as such without per-entry arrays.
+    preferences : ndarray of shape (X.nnz,) or None
+        Preference of every stored entry: 1 for a real interaction, the
+        stored weight, in (0, 1], for generated feedback, so that generated
+        entries count less as their weight goes down and vanish as it goes
+        to 0. None when every entry is real (all 1).
+    """
+
+    X: object
+    real: object = None
+    preferences: object = None
+
+    def real_mask(self):
+        """Boolean CSR mask of the real entries of ``X``: the seen-item filter."""
+        return self._mask(self.real)
+
+    def generated_mask(self):
+        """Boolean CSR mask of the generated entries of ``X`` (empty if there is none)."""
+        return self._mask(np.zeros(self.X.nnz, dtype=bool) if self.real is None else ~self.real)
+
+    def _mask(self, keep):
+        X = self.X
+        if keep is None:  # every stored entry
+            return sp.csr_matrix((np.ones(X.nnz, dtype=bool), X.indices.copy(), X.indptr.copy()),
+                                 shape=X.shape)
+        indptr = np.concatenate([[0], np.cumsum(keep, dtype=X.indptr.dtype)])[X.indptr]
+        return sp.csr_matrix((np.ones(indptr[-1], dtype=bool), X.indices[keep], indptr),
+                             shape=X.shape)
+
+    def rows(self, rows):
+        """The feedback of the rows ``rows`` (a slice or an array of row indices)."""
+        return self._take(rows)
+
+    def columns(self, columns):
+        """The feedback of the columns ``columns`` (a slice or an array of item indices)."""
+        return self._take((slice(None), columns))
+
+    def _take(self, key):
+        X = self.X[key]
+        if self.real is None:
+            X.sort_indices()  # a new matrix: picking columns may leave them unsorted
+            return Feedback(X)
+        # Where each entry of the result comes from: its flags follow it.
+        source = entry_ids(self.X)[key]
+        X.sort_indices()
+        source.sort_indices()  # the same pattern as X, in the same order
+        taken = source.data - 1
+        return Feedback(X, self.real[taken], self.preferences[taken])
+
+    def marked(self):
+        """``X`` carrying the mark of its generated entries, to hand on to another step.
+
+        A new matrix object on the same arrays when ``X`` holds generated
+        feedback (the mark is never set on the caller's matrix), else ``X``.
+        """
+        if self.real is None:
+            return self.X
+        return mark_generated(type(self.X)(self.X), self.generated_mask())
+
+
 def check_interactions(estimator, X, *, reset, dtype=(np.float64, np.float32)):
-    """Validate ``X`` and return it as a canonical CSR matrix of floats.
+    """Validate ``X`` into the :class:`Feedback` of its canonical CSR matrix of floats.
 
     ``reset=True`` records ``n_features_in_`` (the number of items); with
-    ``reset=False`` the item count must match the fitted one. The returned
-    matrix is a copy whenever canonicalisation would otherwise touch ``X``.
+    ``reset=False`` the item count must match the fitted one. The matrix is a
+    copy whenever canonicalisation would otherwise touch ``X``.
     """
     name = type(estimator).__name__
-    marked = _marker(X)
     if not reset and hasattr(estimator, "n_features_in_"):
         n_items = estimator.n_features_in_
         n_cols = _n_columns(X)
@@ -45,7 +126,7 @@ def check_interactions(estimator, X, *, reset, dtype=(np.float64, np.float32)):
                 f"features as input. Rows are users and columns are items, so "
                 f"X must have one column per item seen in fit ({n_items})."
             )
-    binary = _is_boolean(X)
+    X_in = X
     if reset or not _valid_csr(estimator, X, dtype):
         X = validate_data(
             estimator,
@@ -56,7 +137,7 @@ def check_interactions(estimator, X, *, reset, dtype=(np.float64, np.float32)):
             ensure_min_samples=1,
             ensure_min_features=1,
         )
-    return _keep_marker(_canonical(X, f"{name} (interaction values)", binary=binary), marked)
+    return _feedback(X_in, _canonical(X, f"{name} (interaction values)", binary=_is_boolean(X_in)))
 
 
 def _valid_csr(estimator, X, dtype):
@@ -77,12 +158,16 @@ def _valid_csr(estimator, X, dtype):
             and np.isfinite(X.data).all())
 
 
-def as_interactions(X, *, name="X", dtype=(np.float64, np.float32)):
+def check_feedback(X, *, name="X", dtype=(np.float64, np.float32)):
     """Validate ``X`` outside an estimator; same contract as :func:`check_interactions`."""
-    binary = _is_boolean(X)
-    marked = _marker(X)
+    X_in = X
     X = check_array(X, accept_sparse="csr", dtype=dtype, input_name=name)
-    return _keep_marker(_canonical(X, name, binary=binary), marked)
+    return _feedback(X_in, _canonical(X, name, binary=_is_boolean(X_in)))
+
+
+def as_interactions(X, *, name="X", dtype=(np.float64, np.float32)):
+    """The canonical matrix of :func:`check_feedback`, still marked, to hand on to estimators."""
+    return check_feedback(X, name=name, dtype=dtype).marked()
 
 
 def _is_boolean(X):
@@ -116,33 +201,37 @@ def _n_columns(X):
 
 
 def _marker(X):
+    """The mark of ``X`` or None: read by :func:`_feedback` only."""
     return getattr(X, _GENERATED, None) if sp.issparse(X) else None
 
 
-def _keep_marker(X, mask):
-    """Check the input's mark against canonical ``X`` and carry it over."""
+def _feedback(X_in, X):
+    """The :class:`Feedback` of ``X``, canonical ``X_in``: the one place that reads the mark."""
+    mask = _marker(X_in)
     if mask is None:
-        return X
+        return Feedback(X)
     if not sp.issparse(mask) or mask.shape != X.shape:
         raise ValueError(
             f"The generated-feedback mark of X has shape {getattr(mask, 'shape', None)}, "
             f"X has shape {X.shape}: the mark no longer describes X."
         )
     mask = sp.csr_matrix(mask, dtype=bool)
-    flags = _entry_flags(X, mask)
-    if flags.sum() != mask.nnz:
+    generated = _entry_flags(X, mask)
+    if generated.sum() != mask.nnz:
         raise ValueError(
             "X is marked as holding generated feedback on entries it does not store: "
             "the mark no longer describes X (was X modified in place?)."
         )
-    if flags.any() and X.data[flags].max() > 1:
+    if not generated.any():
+        return Feedback(X)
+    if X.data[generated].max() > 1:
         raise ValueError(
             "Generated feedback must have weights in (0, 1]; X holds a marked entry of "
-            f"{X.data[flags].max():.3g} (was X modified in place?)."
+            f"{X.data[generated].max():.3g} (was X modified in place?)."
         )
-    if _marker(X) is not mask:
-        setattr(X, _GENERATED, mask)
-    return X
+    preferences = np.ones(X.nnz, dtype=np.float64)
+    preferences[generated] = X.data[generated]
+    return Feedback(X, ~generated, preferences)
 
 
 def entry_ids(R):
@@ -177,60 +266,14 @@ def mark_generated(X, mask):
     return X
 
 
-def generated_mask(X):
-    """Boolean CSR matrix of the generated entries of canonical ``X`` (empty if unmarked)."""
-    mask = _marker(X)
-    if mask is None:
-        return sp.csr_matrix(X.shape, dtype=bool)
-    return mask
-
-
-def generated_flags(X):
-    """Boolean array aligned with canonical ``X.data``: True for generated entries."""
-    mask = _marker(X)
-    if mask is None:
-        return np.zeros(X.nnz, dtype=bool)
-    return _entry_flags(X, mask)
+def take_rows(X, rows):
+    """``X[rows]``, still marked: rows of a matrix to hand on to estimators."""
+    return check_feedback(X).rows(rows).marked()
 
 
 def real_interactions(X):
-    """Boolean CSR mask of the real entries of canonical ``X``: the seen-item filter."""
-    mask = sp.csr_matrix((~generated_flags(X), X.indices.copy(), X.indptr.copy()),
-                         shape=X.shape)
-    mask.eliminate_zeros()
-    return mask
-
-
-def feedback_preferences(X, generated=None):
-    """Preference of every stored entry of canonical ``X``, aligned with ``X.data``.
-
-    1 for a real interaction; the stored weight, in (0, 1], for generated
-    feedback, so that generated entries count less as their weight goes down
-    and vanish as it goes to 0. ``generated`` is ``generated_flags(X)`` when
-    the caller already has it.
-    """
-    flags = generated_flags(X) if generated is None else generated
-    preferences = np.ones(X.nnz, dtype=np.float64)
-    preferences[flags] = X.data[flags]
-    return preferences
-
-
-def take_rows(X, rows):
-    """``X[rows]`` for canonical CSR ``X``, keeping its generated-feedback mark."""
-    return _take(X, rows)
-
-
-def take_columns(X, columns):
-    """``X[:, columns]`` for canonical CSR ``X``, keeping its generated-feedback mark."""
-    return _take(X, (slice(None), columns))
-
-
-def _take(X, key):
-    out = X[key]
-    mask = _marker(X)
-    if mask is not None:
-        mark_generated(out, mask[key])
-    return out
+    """Boolean CSR mask of the real entries of ``X``."""
+    return check_feedback(X).real_mask()
 
 
 def check_item_indices(items, n_items, name="items", *, allow_int=False):

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.model_selection import BaseCrossValidator, KFold
 from sklearn.utils import check_random_state
 
-from ._validation import as_interactions, generated_mask, same_sparse_container
+from ._validation import as_interactions, check_feedback, same_sparse_container
 
 __all__ = ["holdout_split", "leave_last_out_split", "temporal_split", "UserKFold"]
 
@@ -242,19 +242,19 @@ def temporal_split(X, timestamps, *, cutoff=None, test_size=None):
 
 
 def _as_real_interactions(X):
-    """``as_interactions(X)``, refusing a matrix that holds generated feedback.
+    """The canonical matrix of ``X``, refusing a matrix that holds generated feedback.
 
     A split would drop the mark (generated entries would turn real) and could
     hold generated entries out as targets: split the real interactions, then
     augment the training part (a ``Pipeline`` does).
     """
-    X = as_interactions(X)
-    if generated_mask(X).nnz:
+    feedback = check_feedback(X)
+    if feedback.real is not None:
         raise ValueError(
             "X holds generated feedback (the output of GANAugmenter.transform): split the "
             "real interactions first, then augment the training part."
         )
-    return X
+    return feedback.X
 
 
 def _select(X, rows, keep):

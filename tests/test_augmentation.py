@@ -14,8 +14,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_agn._base import top_k
-from sklearn_agn._validation import generated_mask, real_interactions
-from sklearn_agn.gan import GANAugmenter
+from sklearn_agn._validation import real_interactions
+from sklearn_agn.gan import GANAugmenter, generated_mask
 from sklearn_agn.metrics import ndcg_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split
 

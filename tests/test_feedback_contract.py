@@ -8,18 +8,16 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from sklearn_agn import AttributeRidgeMF, GANAugmenter, MFRecommender
+from sklearn_agn import AttributeRidgeMF, GANAugmenter, MFRecommender, _validation
 from sklearn_agn._validation import (
+    check_feedback,
     check_interactions,
-    feedback_preferences,
-    generated_mask,
     mark_generated,
-    real_interactions,
-    take_columns,
     take_rows,
 )
 from sklearn_agn.baselines import EASE, MostPopular
 from sklearn_agn.datasets import make_interactions
+from sklearn_agn.gan import generated_mask
 from sklearn_agn.metrics import make_ranking_scorer
 from sklearn_agn.model_selection import UserKFold, holdout_split
 
@@ -53,35 +51,103 @@ def test_marked_generated_entries_stay_eligible():
     assert 0 not in model.predict(X)[1]
 
 
-def test_mark_helpers_hand_computed():
+def test_feedback_hand_computed():
     X = sp.csr_matrix(np.array([[2.0, 0.5, 0.0], [0.0, 0.25, 0.7]]))
     mark_generated(X, sp.csr_matrix(np.array([[0, 1, 0], [0, 0, 1]], dtype=bool)))
     # Entries in CSR order: (0,0)=2 real, (0,1)=.5 gen, (1,1)=.25 real, (1,2)=.7 gen.
-    assert_array_equal(feedback_preferences(X), [1.0, 0.5, 1.0, 0.7])
-    assert_array_equal(real_interactions(X).toarray(), [[1, 0, 0], [0, 1, 0]])
-    row = take_rows(X, slice(1, 2))
-    assert_array_equal(feedback_preferences(row), [1.0, 0.7])
-    assert_array_equal(generated_mask(row).toarray(), [[0, 0, 1]])
-    # Validation keeps the mark on the canonical copy (float32 -> new object).
-    Xv = check_interactions(MostPopular(), X.astype(np.float32), reset=True)
-    assert_array_equal(feedback_preferences(Xv), [1.0, 1.0, 1.0, 1.0])  # astype drops it
-    Xv = check_interactions(MostPopular(), X, reset=True)
-    assert_array_equal(generated_mask(Xv).toarray(), generated_mask(X).toarray())
-    # Unmarked: everything is real.
-    plain = sp.csr_matrix(X.toarray())
-    assert_array_equal(feedback_preferences(plain), np.ones(4))
+    feedback = check_interactions(MostPopular(), X, reset=True)
+    assert_array_equal(feedback.real, [True, False, True, False])
+    assert_array_equal(feedback.preferences, [1.0, 0.5, 1.0, 0.7])
+    assert_array_equal(feedback.real_mask().toarray(), [[1, 0, 0], [0, 1, 0]])
+    assert_array_equal(feedback.generated_mask().toarray(), [[0, 1, 0], [0, 0, 1]])
+    row = feedback.rows(slice(1, 2))
+    assert_array_equal(row.X.toarray(), [[0.0, 0.25, 0.7]])
+    assert_array_equal(row.preferences, [1.0, 0.7])
+    assert_array_equal(row.generated_mask().toarray(), [[0, 0, 1]])
+    # A new matrix object carries no mark (float32 -> new object): all real.
+    plain = check_interactions(MostPopular(), X.astype(np.float32), reset=True)
+    assert plain.real is None and plain.preferences is None
+    assert_array_equal(plain.real_mask().toarray(), X.toarray() > 0)
+    # Handed on marked, as a Pipeline step does: the same feedback comes back.
+    again = check_feedback(feedback.marked())
+    assert_array_equal(again.preferences, feedback.preferences)
+    assert not hasattr(plain.marked(), "_sklearn_agn_generated")
 
 
-def test_take_columns_keeps_the_mark_hand_computed():
+def test_feedback_columns_keep_the_flags_hand_computed():
     X = sp.csr_matrix(np.array([[2.0, 0.5, 0.0], [0.0, 0.25, 0.7]]))
     mark_generated(X, sp.csr_matrix(np.array([[0, 1, 0], [0, 0, 1]], dtype=bool)))
-    head = take_columns(X, slice(2))
-    assert_array_equal(head.toarray(), [[2.0, 0.5], [0.0, 0.25]])
-    assert_array_equal(feedback_preferences(head), [1.0, 0.5, 1.0])
-    # Reordered columns: the mark follows every entry, sorted or not.
-    swapped = check_interactions(MostPopular(), take_columns(X, [2, 1]), reset=True)
-    assert_array_equal(generated_mask(swapped).toarray(), [[0, 1], [1, 0]])
-    assert_array_equal(real_interactions(swapped).toarray(), [[0, 0], [0, 1]])
+    feedback = check_feedback(X)
+    head = feedback.columns(slice(2))
+    assert_array_equal(head.X.toarray(), [[2.0, 0.5], [0.0, 0.25]])
+    assert_array_equal(head.preferences, [1.0, 0.5, 1.0])
+    # Reordered columns: the flags follow every entry, and the matrix is canonical.
+    swapped = feedback.columns([2, 1])
+    assert swapped.X.has_canonical_format
+    assert_array_equal(swapped.X.toarray(), [[0.0, 0.5], [0.7, 0.25]])
+    assert_array_equal(swapped.generated_mask().toarray(), [[0, 1], [1, 0]])
+    assert_array_equal(swapped.real_mask().toarray(), [[0, 0], [0, 1]])
+    assert_array_equal(swapped.preferences, [0.5, 0.7, 1.0])
+
+
+def _marked(n_users=40, n_items=30, seed=0):
+    """A canonical marked matrix: real entries 1, a generated entry of weight 0.4 per row."""
+    real = make_interactions(n_users, n_items, 6 * n_users, random_state=seed).toarray() > 0
+    rng = np.random.RandomState(seed)
+    generated = np.zeros_like(real)
+    for row in range(n_users):
+        generated[row, rng.choice(np.flatnonzero(~real[row]))] = True
+    return mark_generated(sp.csr_matrix(real + 0.4 * generated), sp.csr_matrix(generated))
+
+
+_SMALL_GAN = dict(g_hidden_sizes=(8,), d_hidden_sizes=(4,), noise_dim=2, max_iter=1,
+                  sparse_threshold=10, n_generated=2, device="cpu", random_state=0)
+_CALLS = {
+    "mf.fit": lambda X, Y: MFRecommender(n_factors=3, n_iter=2, random_state=0).fit(X),
+    "mf.partial_fit": lambda X, Y: _mf(Y).partial_fit(X),
+    "mf.partial_fit(previous)": lambda X, Y: _mf(Y).partial_fit(Y, previous=X),
+    "mf.predict": lambda X, Y: _mf(Y).predict(X),
+    "mf.recommend": lambda X, Y: _mf(Y).recommend(X, 3, exclude_items=[0]),
+    "mf.decision_function": lambda X, Y: _mf(Y).decision_function(X),
+    "mf.score": lambda X, Y: _mf(Y).score(X, Y),
+    "mf.fold_in": lambda X, Y: _mf(Y).fold_in(X),
+    "mf.explain": lambda X, Y: _mf(Y).explain(X, [0, 1]),
+    "attribute_ridge_mf.fit": lambda X, Y: _ridge(X),
+    "attribute_ridge_mf.predict": lambda X, Y: _ridge(Y).predict(X),
+    "most_popular.fit": lambda X, Y: MostPopular().fit(X),
+    "gan.fit": lambda X, Y: GANAugmenter(**_SMALL_GAN).fit(X),
+    "gan.transform": lambda X, Y: GANAugmenter(**_SMALL_GAN).fit(Y).transform(X),
+}
+
+
+def _mf(X):
+    return MFRecommender(n_factors=3, n_iter=2, batch_size=16, random_state=0).fit(X)
+
+
+def _ridge(X):
+    attributes = np.random.RandomState(0).rand(X.shape[1], 2)
+    return AttributeRidgeMF(MFRecommender(n_factors=3, n_iter=2, random_state=0),
+                            item_attributes=attributes).fit(X)
+
+
+@pytest.mark.parametrize("call", list(_CALLS))
+def test_each_call_reads_the_mark_of_its_input_once(call, monkeypatch):
+    # The mark is read in one place, once per call: the call passes what it
+    # read down to its solver, its fold-in and its seen-item filter (several
+    # batches of rows here, batch_size=16) instead of reading it again.
+    X = _marked(seed=1)
+    X = take_rows(X, slice(0, 1)) if call == "mf.explain" else X
+    other = _marked(seed=2)
+    reads = []
+    read = _validation._marker
+
+    def counting(Z):
+        reads.append(Z is X)
+        return read(Z)
+
+    monkeypatch.setattr(_validation, "_marker", counting)
+    _CALLS[call](X, other)
+    assert sum(reads) == 1
 
 
 def test_stale_mark_is_an_error():
@@ -107,7 +173,7 @@ def test_augmenter_output_is_marked_and_filtered_in_a_pipeline():
     X_aug = pipe[0].transform(X)
     generated = generated_mask(X_aug)
     assert generated.nnz == 5 * X.shape[0]
-    assert_array_equal(real_interactions(X_aug).toarray(), X.toarray() > 0)
+    assert_array_equal(check_feedback(X_aug).real_mask().toarray(), X.toarray() > 0)
     ranked = pipe.predict(X, k=45)
     for seen, items in zip(_seen(X), ranked):
         assert not seen & set(items[items >= 0])

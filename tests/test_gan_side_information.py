@@ -18,8 +18,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_agn import GANAugmenter, MFRecommender
+from sklearn_agn._validation import real_interactions
+from sklearn_agn.gan import generated_mask
 from sklearn_agn.gan._networks import Generator
-from sklearn_agn._validation import generated_mask, real_interactions
 from sklearn_agn.metrics import make_ranking_scorer
 from sklearn_agn.model_selection import UserKFold, holdout_split
 

@@ -7,8 +7,9 @@ from sklearn.base import clone
 
 from sklearn_agn import MFRecommender
 from sklearn_agn._threads import blas_threads
-from sklearn_agn._validation import generated_mask, mark_generated, real_interactions, take_rows
+from sklearn_agn._validation import mark_generated, real_interactions, take_rows
 from sklearn_agn.datasets import make_interactions
+from sklearn_agn.gan import generated_mask
 from sklearn_agn.metrics import ndcg_at_k, precision_at_k, ranking_metrics
 from sklearn_agn.mf import _recommender as matrix_factorization
 from sklearn_agn.mf import _serving as _mf_serving

@@ -12,8 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 from sklearn_agn import CFGANRecommender
-from sklearn_agn.gan import GANAugmenter
-from sklearn_agn._validation import generated_mask
+from sklearn_agn.gan import GANAugmenter, generated_mask
 
 # Odd widths and batch sizes, so that rows fall on the edges of BLAS blocks.
 GAN = {"g_hidden_sizes": (97,), "d_hidden_sizes": (13,), "noise_dim": 5, "max_iter": 3,

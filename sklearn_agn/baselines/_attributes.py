@@ -16,7 +16,7 @@ from sklearn.utils._param_validation import Interval
 from .._base import BaseRecommender
 from .._fit_state import atomic_fit
 from .._side_information import check_attributes, warm_items
-from .._validation import check_interactions, real_interactions
+from .._validation import check_interactions
 
 #: Dense similarity entries computed at once by ``AttributeKNN.fit`` (32 MB of
 #: float64); only the kept neighbours are stored.
@@ -105,16 +105,15 @@ class FeaturePopularity(BaseRecommender):
         self : FeaturePopularity
             The fitted recommender.
         """
-        X = check_interactions(self, X, reset=True)
-        attributes = _check_non_negative(check_attributes(self.item_attributes, X.shape[1]))
-        real = real_interactions(X)
-        popularity = np.bincount(real.indices, minlength=X.shape[1]).astype(np.float64)
+        real = check_interactions(self, X, reset=True).real_mask()
+        attributes = _check_non_negative(check_attributes(self.item_attributes, real.shape[1]))
+        popularity = np.bincount(real.indices, minlength=real.shape[1]).astype(np.float64)
         self.feature_popularity_, self.item_scores_ = _feature_popularity(
             attributes, popularity, warm_items(real))
         return self
 
-    def _score_rows(self, X):
-        return np.tile(self.item_scores_, (X.shape[0], 1))
+    def _score_rows(self, feedback):
+        return np.tile(self.item_scores_, (feedback.X.shape[0], 1))
 
 
 def _feature_popularity(attributes, popularity, warm):
@@ -229,14 +228,14 @@ class AttributeKNN(BaseRecommender):
         self : AttributeKNN
             The fitted recommender.
         """
-        X = check_interactions(self, X, reset=True)
+        X = check_interactions(self, X, reset=True).X
         attributes = check_attributes(self.item_attributes, X.shape[1])
         self.item_similarity_ = _attribute_neighbours(
             normalize(sp.csr_matrix(attributes, dtype=np.float64)), np.flatnonzero(warm_items(X)), self.n_neighbors)
         return self
 
-    def _score_rows(self, X):
-        return (X @ self.item_similarity_).toarray()
+    def _score_rows(self, feedback):
+        return (feedback.X @ self.item_similarity_).toarray()
 
 
 def _attribute_neighbours(normalized, warm, n_neighbors):

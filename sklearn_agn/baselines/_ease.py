@@ -121,7 +121,7 @@ class EASE(BaseRecommender):
         self : EASE
             The fitted recommender.
         """
-        X = check_interactions(self, X, reset=True).astype(np.float64)
+        X = check_interactions(self, X, reset=True).X.astype(np.float64)
         gram = (X.T @ X).toarray()
         if not np.isfinite(gram).all():
             raise ValueError(
@@ -172,5 +172,5 @@ class EASE(BaseRecommender):
         return similar_items(lambda batch: self.item_weights_[batch], items, n,
                              self.n_features_in_)
 
-    def _score_rows(self, X):
-        return X @ self.item_weights_
+    def _score_rows(self, feedback):
+        return feedback.X @ self.item_weights_

@@ -135,7 +135,7 @@ class ItemKNN(BaseRecommender):
         self : ItemKNN
             The fitted recommender.
         """
-        X = check_interactions(self, X, reset=True).astype(np.float64)
+        X = check_interactions(self, X, reset=True).X.astype(np.float64)
         n_items = X.shape[1]
         X_t = X.T.tocsr()
         X_csc = X.tocsc()
@@ -197,5 +197,5 @@ class ItemKNN(BaseRecommender):
         dense[np.repeat(np.arange(rows.shape[0]), np.diff(rows.indptr)), rows.indices] = rows.data
         return dense
 
-    def _score_rows(self, X):
-        return (X @ self.item_similarity_).toarray()
+    def _score_rows(self, feedback):
+        return (feedback.X @ self.item_similarity_).toarray()

@@ -5,7 +5,7 @@ from sklearn.base import _fit_context
 
 from .._base import BaseRecommender
 from .._fit_state import atomic_fit
-from .._validation import check_interactions, real_interactions
+from .._validation import check_interactions
 
 
 class MostPopular(BaseRecommender):
@@ -88,10 +88,10 @@ class MostPopular(BaseRecommender):
         self : MostPopular
             The fitted recommender.
         """
-        X = check_interactions(self, X, reset=True)
-        counts = np.bincount(real_interactions(X).indices, minlength=X.shape[1])
+        real = check_interactions(self, X, reset=True).real_mask()
+        counts = np.bincount(real.indices, minlength=real.shape[1])
         self.item_popularity_ = counts.astype(np.float64)
         return self
 
-    def _score_rows(self, X):
-        return np.tile(self.item_popularity_, (X.shape[0], 1))
+    def _score_rows(self, feedback):
+        return np.tile(self.item_popularity_, (feedback.X.shape[0], 1))

@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._fit_state import atomic_fit
-from .._validation import check_interactions, real_interactions
+from .._validation import check_interactions
 from ..mf._recommender import MFRecommender
 
 __all__ = ["PopularitySampler", "MFSampler", "RandomizedResponseSampler"]
@@ -140,8 +140,7 @@ class _Sampler(BaseEstimator):
 
     def _binary_rows(self, X):
         """The real interactions of ``X`` as a new binary CSR matrix (``n_features_in_`` set)."""
-        real = real_interactions(check_interactions(self, X, reset=True))
-        return sp.csr_matrix((np.ones(real.nnz), real.indices, real.indptr), shape=real.shape)
+        return check_interactions(self, X, reset=True).real_mask().astype(np.float64)
 
     def _check_n_samples(self, n_samples):
         check_is_fitted(self)
@@ -324,8 +323,8 @@ class PopularitySampler(_Sampler):
             ``item_popularity_`` for every row.
         """
         check_is_fitted(self)
-        X = check_interactions(self, X, reset=False)
-        return np.tile(self.item_popularity_, (X.shape[0], 1))
+        n_rows = check_interactions(self, X, reset=False).X.shape[0]
+        return np.tile(self.item_popularity_, (n_rows, 1))
 
 
 class MFSampler(_Sampler):

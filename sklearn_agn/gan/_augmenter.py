@@ -17,14 +17,10 @@ from .._fit_state import atomic_fit
 from .._side_information import check_attributes
 from .._torch_utils import resolve_device
 from .._validation import (
+    check_feedback,
     check_interactions,
-    feedback_preferences,
     mark_generated,
-    real_interactions,
     same_sparse_container,
-)
-from .._validation import (
-    generated_mask as _marked_entries,
 )
 from ..model_selection import holdout_split
 from . import _cold_items, _inference, _privacy, _training
@@ -59,7 +55,7 @@ def generated_mask(X):
     >>> int(generated_mask(X_aug).sum()), int(generated_mask(X_aug).multiply(X).sum())
     (80, 0)
     """
-    return _marked_entries(X)
+    return check_feedback(X).generated_mask()
 
 
 class GANAugmenter(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -567,7 +563,7 @@ default=None
             The fitted transformer.
         """
         # The pattern of the real entries: the GAN never learns from its own output.
-        X = real_interactions(check_interactions(self, X, reset=True)).astype(np.float64)
+        X = check_interactions(self, X, reset=True).real_mask().astype(np.float64)
         item_attributes = None
         if self.item_attributes is not None:
             item_attributes = check_attributes(self.item_attributes, X.shape[1])
@@ -728,14 +724,16 @@ default=None
         """
         check_is_fitted(self)
         X_in = X
-        X = check_interactions(self, X, reset=False)
+        feedback = check_interactions(self, X, reset=False)
+        X = feedback.X
         user_attributes = self._check_transform_user_attributes(user_attributes, X.shape[0])
-        real = real_interactions(X)
         X_out = X.copy()
         if self.binarize:
-            X_out.data = feedback_preferences(X).astype(X.dtype)
+            # Real entries become 1; generated ones keep their weight, their preference.
+            X_out.data = (np.ones(X.nnz) if feedback.preferences is None
+                          else feedback.preferences).astype(X.dtype)
 
-        counts = np.diff(real.indptr)
+        counts = np.diff(feedback.real_mask().indptr)
         stored = np.diff(X.indptr)
         if isinstance(self.n_generated, numbers.Integral):
             n_add = np.full(X.shape[0], self.n_generated, dtype=np.int64)
@@ -768,7 +766,7 @@ default=None
         generated = sp.csr_matrix((weights, (rows, items)), shape=X.shape, dtype=X.dtype)
         # Generated items are unobserved: the sums only merge the patterns.
         X_out = sp.csr_matrix(X_out + generated)
-        mask = (_marked_entries(X) + generated).astype(bool).tocsr()
+        mask = (feedback.generated_mask() + generated).astype(bool).tocsr()
         return mark_generated(same_sparse_container(X_in, X_out), mask)
 
     @atomic_fit
@@ -857,7 +855,7 @@ default=None
             with the generator, use ``sklearn_agn.CFGANRecommender``.
         """
         check_is_fitted(self)
-        X = check_interactions(self, X, reset=False)
+        X = check_interactions(self, X, reset=False).X
         user_attributes = self._check_transform_user_attributes(user_attributes, X.shape[0])
         return _inference.generator_scores(
             *self._generator_on_device(), X, self.batch_size, user_attributes=user_attributes

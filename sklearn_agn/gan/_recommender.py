@@ -112,10 +112,11 @@ class CFGANRecommender(BaseRecommender):
         self : CFGANRecommender
             The fitted recommender.
         """
-        X = check_interactions(self, X, reset=True)
+        # Handed on marked: the augmenter learns from the real interactions only.
+        X = check_interactions(self, X, reset=True).marked()
         augmenter = GANAugmenter() if self.augmenter is None else clone(self.augmenter)
         self.augmenter_ = augmenter.fit(X)
         return self
 
-    def _score_rows(self, X):
-        return self.augmenter_.score_items(X)
+    def _score_rows(self, feedback):
+        return self.augmenter_.score_items(feedback.X)

@@ -16,7 +16,7 @@ from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.preprocessing import normalize
 from sklearn.utils import check_array
 
-from .._validation import as_interactions, real_interactions
+from .._validation import as_interactions, check_feedback
 from ._ranking import (
     _check_cutoff,
     _check_positive_int,
@@ -65,8 +65,9 @@ def _list_matrix(top, n_items):
 
 def _item_popularity(X_train):
     """Number of training users with a real interaction with each item."""
-    X_train = as_interactions(X_train, name="X_train")
-    return np.bincount(real_interactions(X_train).indices, minlength=X_train.shape[1]), X_train
+    feedback = check_feedback(X_train, name="X_train")
+    real = feedback.real_mask()
+    return np.bincount(real.indices, minlength=real.shape[1]), feedback.X
 
 
 def _mean_over_lists(values, top, what):

@@ -23,7 +23,7 @@ from .._base import BaseRecommender
 from .._fit_state import atomic_fit
 from .._side_information import check_attributes, warm_items
 from .._torch_utils import torch_dtype
-from .._validation import check_interactions, take_columns
+from .._validation import check_interactions
 from ._recommender import MFRecommender, _rounded_products
 
 __all__ = ["AttributeRidgeMF"]
@@ -153,13 +153,14 @@ class AttributeRidgeMF(BaseRecommender):
         self : AttributeRidgeMF
             The fitted recommender.
         """
-        X = check_interactions(self, X, reset=True)
+        feedback = check_interactions(self, X, reset=True)
+        X = feedback.X
         attributes = check_attributes(self.item_attributes, X.shape[1])
         mf = clone(MFRecommender() if self.mf is None else self.mf)
         warm = _items_learned_by(mf, X) if isinstance(mf, FrozenEstimator) else warm_items(X)
         if not warm.any():
             raise ValueError("X has no interaction: there is no warm item to learn the map from.")
-        mf = mf.fit(X, y)
+        mf = mf.fit(feedback.marked(), y)  # marked: the MF weighs generated feedback
         factors = np.array(mf.item_factors_, copy=True)
         ridge = Ridge(alpha=self.ridge_alpha).fit(attributes[warm], factors[warm])
         if not warm.all():
@@ -204,21 +205,17 @@ class AttributeRidgeMF(BaseRecommender):
         self.n_features_in_ = self.item_factors_.shape[0]
         return self
 
-    def _validate_rows(self, X):
-        check_is_fitted(self)
-        return check_interactions(self, X, reset=False)
-
-    def _score_rows(self, X):
+    def _score_rows(self, feedback):
         # The users' factors come from the MF's own items: the Gram matrix of
         # fold-in stays the one the MF was trained with. The slice keeps the
-        # mark, so that generated feedback is weighted as in fit.
+        # flags, so that generated feedback is weighted as in fit.
         n_mf = self.mf_.n_features_in_
         # Folded in and scored in float64, rounded once, as the MF scores: a
         # row's scores do not depend on the rows around it.
-        users = self.mf_._fold_in(take_columns(X, slice(n_mf)))
+        users = self.mf_._fold_in(feedback.columns(slice(n_mf)))
         items = torch.from_numpy(self.item_factors_).to(device=users.device)
         scores = _rounded_products(users, items, torch_dtype(self.mf_.dtype)).cpu().numpy()
-        empty = np.diff(X.indptr) == 0
+        empty = np.diff(feedback.X.indptr) == 0
         if empty.any():
             # An empty row folds in to a zero factor, which ties every item: as
             # in the MF, a new user is scored by popularity (items added since

@@ -15,32 +15,29 @@ from ._als import solve, solve_rows, transpose_entries
 from ._als_equations import entry_coefficients, row_lambdas
 
 
-def item_step(X, feedback, item_factors, statistics, *, previous=None, previous_feedback=None,
-              update_items=None, solver, cg_steps, device, dtype, alpha, regularization,
-              regularization_exponent):
-    """The item factors after the step of ``partial_fit`` on the rows ``X``, and the statistics.
+def item_step(rows, item_factors, statistics, *, previous=None, update_items=None, solver,
+              cg_steps, device, dtype, alpha, regularization, regularization_exponent):
+    """The item factors after the step of ``partial_fit`` on the rows ``rows``, and the statistics.
 
-    The rows of ``X`` (and of ``previous``) are folded in exactly against
+    The rows (and those of ``previous``) are folded in exactly against
     ``item_factors``; the items they touch (of ``update_items``) are re-solved
     by ``solver`` from the equations over every user seen, those of
     ``statistics`` (see :class:`UserStatistics`) with the rows of
-    ``previous`` replaced by those of ``X``.
+    ``previous`` replaced by ``rows``.
 
     Parameters
     ----------
-    X : csr_matrix of shape (n_users, n_items)
-        Canonical rows; columns past ``item_factors``' rows are new items.
-    feedback : tuple of (ndarray or None, ndarray or None)
-        The preference and the real flag of every stored entry of ``X``
-        (None, None: every entry real).
+    rows : Feedback
+        The rows (see :class:`~sklearn_agn._validation.Feedback`); columns
+        past ``item_factors``' rows are new items.
     item_factors : ndarray of shape (n_known_items, n_factors)
     statistics : UserStatistics
         Those of every user seen, over the known items.
-    previous : csr_matrix of shape (n_users, n_items), default=None
-        The same users' earlier rows, and ``previous_feedback`` theirs.
+    previous : Feedback, default=None
+        The same users' earlier rows, of the shape of ``rows``.
     update_items : ndarray of int, default=None
-        The items that may move; None: those of the entries of ``X`` that
-        ``previous`` does not hold, or all those ``X`` touches.
+        The items that may move; None: those of the entries of ``rows`` that
+        ``previous`` does not hold, or all those ``rows`` touches.
     solver, cg_steps, alpha, regularization, regularization_exponent
         As in :func:`sklearn_agn.mf._als.als`.
     device, dtype
@@ -53,6 +50,7 @@ def item_step(X, feedback, item_factors, statistics, *, previous=None, previous_
     """
     params = dict(alpha=alpha, regularization=regularization,
                   regularization_exponent=regularization_exponent)
+    X = rows.X
     n_new = X.shape[1] - item_factors.shape[0]
     old_items = np.vstack([item_factors,
                            np.zeros((n_new, item_factors.shape[1]), item_factors.dtype)])
@@ -63,21 +61,22 @@ def item_step(X, feedback, item_factors, statistics, *, previous=None, previous_
 
     items, gram = tensor(old_items), tensor(old_items.T @ old_items)
 
-    def fold_in(R, preferences, real):
-        users = solve_rows(R, items, gram=gram, preferences=preferences, real=real, **params)
+    def fold_in(feedback):
+        users = solve_rows(feedback.X, items, gram=gram, preferences=feedback.preferences,
+                           real=feedback.real, **params)
         return users.cpu().numpy().astype(np.float64)
 
     remaining = statistics
     if previous is not None:
         # The returning users' earlier part leaves the statistics (their
         # factor folded in again from their earlier rows): X's replaces it.
-        previous_users = fold_in(previous, *previous_feedback)
-        remaining = statistics.remove(previous, previous_users, *previous_feedback, alpha)
+        previous_users = fold_in(previous)
+        remaining = statistics.remove(previous, previous_users, alpha)
         if update_items is None:
-            update_items = new_interaction_items(X, previous)
-    users = fold_in(X, *feedback)
-    updated = remaining.add(X, users, *feedback, alpha)
-    Xt, preferences_t = transpose_entries(X, feedback[0])
+            update_items = new_interaction_items(X, previous.X)
+    users = fold_in(rows)
+    updated = remaining.add(rows, users, alpha)
+    Xt, preferences_t = transpose_entries(X, rows.preferences)
     touched = np.flatnonzero(np.diff(Xt.indptr))
     if update_items is not None:
         touched = np.intersect1d(touched, update_items, assume_unique=True)
@@ -95,7 +94,7 @@ def item_step(X, feedback, item_factors, statistics, *, previous=None, previous_
     curvature = remaining.item_curvature[touched]
     prior = y_old @ statistics.user_gram + (curvature + lambdas_old[:, None]) * y_old
     if previous is not None:
-        prior -= own_residuals(previous, previous_users, old_items, previous_feedback[0],
+        prior -= own_residuals(previous.X, previous_users, old_items, previous.preferences,
                                alpha)[touched]
     # CG starts at the current factors, which the update moves little.
     solved = solve(Xt[touched], tensor(users), tensor(y_old), solver=solver, cg_steps=cg_steps,
@@ -169,19 +168,20 @@ class UserStatistics:
                                np.concatenate([self.item_counts,
                                                np.zeros(n_new, dtype=np.int64)]))
 
-    def add(self, X, users, preferences, real, alpha, sign=1):
-        """The statistics with the users ``users`` of the rows of ``X`` added (a new object)."""
-        weights, _ = entry_coefficients(X.data, alpha, preferences)
+    def add(self, rows, users, alpha, sign=1):
+        """The statistics with ``users``, of the Feedback ``rows``, added (a new object)."""
+        X = rows.X
+        weights, _ = entry_coefficients(X.data, alpha, rows.preferences)
         W = sp.csr_matrix((weights, X.indices, X.indptr), shape=X.shape)
-        is_real = np.ones(X.nnz, dtype=bool) if real is None else real
-        counts = np.bincount(X.indices[is_real], minlength=X.shape[1])
+        real_items = X.indices if rows.real is None else X.indices[rows.real]
+        counts = np.bincount(real_items, minlength=X.shape[1])
         return UserStatistics(self.user_gram + sign * (users.T @ users),
                                self.item_curvature + sign * np.asarray(W.T @ users**2),
                                self.item_counts + sign * counts)
 
-    def remove(self, X, users, preferences, real, alpha):
-        """The statistics with the users ``users`` of the rows of ``X`` taken out (a new object)."""
-        return self.add(X, users, preferences, real, alpha, sign=-1)
+    def remove(self, rows, users, alpha):
+        """The statistics with ``users``, of the Feedback ``rows``, taken out (a new object)."""
+        return self.add(rows, users, alpha, sign=-1)
 
     def store(self, model):
         model.user_gram_ = self.user_gram

@@ -17,15 +17,7 @@ from .._base import BaseRecommender
 from .._fit_state import atomic_fit
 from .._threads import blas_threads, resolve_n_jobs, torch_num_threads
 from .._torch_utils import resolve_device, seeded_generator, torch_dtype
-from .._validation import (
-    _n_columns,
-    check_interactions,
-    check_item_indices,
-    feedback_preferences,
-    generated_flags,
-    real_interactions,
-    take_rows,
-)
+from .._validation import _n_columns, check_interactions, check_item_indices
 from . import _serving
 from ._als import SOLVERS, als
 from ._als_equations import real_counts, row_lambdas
@@ -336,24 +328,22 @@ class MFRecommender(BaseRecommender):
         """
         first_call = not hasattr(self, "item_factors_")
         if not incremental or first_call:
-            X = self._check_confidence(check_interactions(self, X, reset=True))
+            feedback = self._check_confidence(check_interactions(self, X, reset=True))
             warm = self.warm_start and not first_call \
-                and self.item_factors_.shape == (X.shape[1], self.n_factors)
+                and self.item_factors_.shape == (feedback.X.shape[1], self.n_factors)
             with self._threads():
-                return self._sweeps(X, _entry_feedback(X), warm)
+                return self._sweeps(feedback, warm)
         n_cols = _n_columns(X)
         grows = n_cols is not None and n_cols > self.n_features_in_
-        X = self._check_confidence(check_interactions(self, X, reset=grows))
-        previous_feedback = None
+        feedback = self._check_confidence(check_interactions(self, X, reset=grows))
         if previous is not None:
-            previous = self._check_previous(previous, X)
-            previous_feedback = _entry_feedback(previous)
+            previous = self._check_previous(previous, feedback.X.shape)
         if update_items is not None:
-            update_items = np.unique(check_item_indices(update_items, X.shape[1], "update_items"))
+            update_items = np.unique(check_item_indices(update_items, feedback.X.shape[1],
+                                                        "update_items"))
         with self._threads():
             items, statistics = item_step(
-                X, _entry_feedback(X), self.item_factors_, UserStatistics.of(self),
-                previous=previous, previous_feedback=previous_feedback,
+                feedback, self.item_factors_, UserStatistics.of(self), previous=previous,
                 update_items=update_items, **self._engine_params())
         self._set_item_factors(items)
         statistics.store(self)
@@ -363,18 +353,19 @@ class MFRecommender(BaseRecommender):
     def _validate_rows(self, X):
         return self._check_confidence(super()._validate_rows(X))
 
-    def _check_confidence(self, X):
+    def _check_confidence(self, feedback):
         """Reject values whose confidence ``alpha * value`` would overflow the solver's dtype."""
         # The normal equations hold sums of confidence times squared factors:
         # past the square root of the dtype's maximum they overflow to inf.
         limit = _CONFIDENCE_LIMITS[self.dtype]
+        X = feedback.X
         if X.nnz and self.alpha * float(np.maximum.reduce(X.data)) > limit:
             raise ValueError(
                 f"X holds values too large for dtype={self.dtype!r}: alpha * max(X) = "
                 f"{self.alpha * X.data.max():.3g} exceeds {limit:.3g}. Rescale X (e.g. "
                 "log1p of counts) or use dtype='float64'."
             )
-        return X
+        return feedback
 
     @contextlib.contextmanager
     def _threads(self):
@@ -384,7 +375,8 @@ class MFRecommender(BaseRecommender):
         with torch_num_threads(n_threads), blas_threads(n_threads):
             yield
 
-    def _sweeps(self, X, feedback, warm):
+    def _sweeps(self, feedback, warm):
+        X = feedback.X
         engine = self._engine_params()
         device, dtype = engine.pop("device"), engine.pop("dtype")
         if warm:
@@ -396,14 +388,14 @@ class MFRecommender(BaseRecommender):
         bar = tqdm(total=self.n_iter, desc="ALS", disable=not self.verbose, leave=False)
         try:
             fitted = als(X, init.to(device=device, dtype=dtype, copy=True),
-                         n_iter=self.n_iter, tol=self.tol, preferences=feedback[0],
-                         real=feedback[1], n_threads=resolve_n_jobs(self.n_jobs),
+                         n_iter=self.n_iter, tol=self.tol, preferences=feedback.preferences,
+                         real=feedback.real, n_threads=resolve_n_jobs(self.n_jobs),
                          callback=lambda *_: bar.update(), **engine)
         finally:
             bar.close()
         users = fitted.users.cpu().numpy().astype(np.float64)
         empty = UserStatistics.empty(X.shape[1], self.n_factors)
-        statistics = empty.add(X, users, *feedback, self.alpha)
+        statistics = empty.add(feedback, users, self.alpha)
         # Attributes are set only once training is complete: an interrupted fit
         # leaves the estimator as it was before.
         self._set_item_factors(fitted.items.cpu().numpy())
@@ -504,10 +496,10 @@ class MFRecommender(BaseRecommender):
         """
         return self._fit(X, incremental=True, previous=previous, update_items=update_items)
 
-    def _check_previous(self, previous, X):
+    def _check_previous(self, previous, expected):
         shape = getattr(previous, "shape", None) or np.shape(previous)
-        if tuple(shape) != X.shape:
-            raise ValueError(f"previous must have the shape of X {X.shape}: the same users' "
+        if tuple(shape) != expected:
+            raise ValueError(f"previous must have the shape of X {expected}: the same users' "
                              f"earlier rows, got shape {tuple(shape)}.")
         return self._check_confidence(check_interactions(self, previous, reset=False))
 
@@ -570,18 +562,20 @@ class MFRecommender(BaseRecommender):
             gives them (in float64). Unless the row is empty, each is the sum
             of its contributions, up to the rounding of ``dtype``.
         """
-        X = self._validate_rows(user_row)
+        feedback = self._validate_rows(user_row)
+        X = feedback.X
         if X.shape[0] != 1:
             raise ValueError(f"explain takes one user's row, got {X.shape[0]} rows.")
         query, single = check_item_indices(items, self.item_factors_.shape[0], allow_int=True)
-        n_real = int(real_interactions(X).nnz)
-        lam = row_lambdas([n_real], self.regularization, self.regularization_exponent)[0]
+        lam = row_lambdas(real_counts(X.indptr, feedback.real), self.regularization,
+                          self.regularization_exponent)[0]
         history, contributions, _ = _serving.explain(
             self.item_factors_, X, query, alpha=self.alpha, user_regularization=lam,
-            preferences=feedback_preferences(X))
+            preferences=feedback.preferences)
         # The model's own scores: for an empty row, popularity, which is not
         # the contributions' sum; otherwise that sum up to rounding.
-        scores = self.decision_function(X)[0, query].astype(np.float64)
+        with self._threads():
+            scores = self._score_rows(feedback)[0, query].astype(np.float64)
         if single:
             return history, contributions[0], float(scores[0])
         return history, contributions, scores
@@ -598,10 +592,10 @@ class MFRecommender(BaseRecommender):
         -------
         user_factors : ndarray of shape (n_users, n_factors)
         """
-        X = self._validate_rows(X)
+        feedback = self._validate_rows(X)
         with self._threads():
-            return np.vstack([self._fold_in(take_rows(X, rows)).numpy().astype(self.dtype)
-                              for rows in self._batches(X.shape[0])])
+            return np.vstack([self._fold_in(part).numpy().astype(self.dtype)
+                              for _, part in self._batches(feedback)])
 
     def _gram(self):
         """``item_factors_.T @ item_factors_`` in float64, cached at fit time."""
@@ -618,21 +612,22 @@ class MFRecommender(BaseRecommender):
             return cached[1]
         return _serving.ItemsByNorm(self.item_factors_)  # factors set by hand
 
-    def _fold_in(self, X):
-        """The factors of the rows of canonical ``X``, solved exactly in float64 (see Notes).
+    def _fold_in(self, feedback):
+        """The factors of the rows of ``feedback``, solved exactly in float64 (see Notes).
 
         A CPU tensor, as ``AttributeRidgeMF`` multiplies it with its own items
         through ``_rounded_products``.
         """
-        preferences, real = _entry_feedback(X)
-        lambdas = row_lambdas(real_counts(X.indptr, real), self.regularization,
+        X = feedback.X
+        lambdas = row_lambdas(real_counts(X.indptr, feedback.real), self.regularization,
                               self.regularization_exponent)
         return torch.from_numpy(_serving.fold_in(self.item_factors_, self._gram(), X,
-                                                     alpha=self.alpha, lambdas=lambdas,
-                                                     preferences=preferences))
+                                                 alpha=self.alpha, lambdas=lambdas,
+                                                 preferences=feedback.preferences))
 
-    def _score_rows(self, X):
-        users = self._fold_in(X)
+    def _score_rows(self, feedback):
+        X = feedback.X
+        users = self._fold_in(feedback)
         scores = _rounded_products(users, torch.from_numpy(self.item_factors_),
                                    torch_dtype(self.dtype)).numpy()
         # An empty row folds in to a zero factor, which ties every item at 0
@@ -644,8 +639,8 @@ class MFRecommender(BaseRecommender):
             scores[empty] = counts / max(counts.max(), 1)
         return scores
 
-    def _rank_rows(self, X, k, banned, seen):
-        """The top k of the rows of ``X`` from the exact scores of the few items that can make it.
+    def _rank_rows(self, feedback, k, banned):
+        """The top k of ``feedback``'s rows from the exact scores of the items that can make it.
 
         ``_score_rows`` scores every item in float64; a float32 product with a
         rigorous bound on its error, over the items whose norm can reach a
@@ -657,8 +652,10 @@ class MFRecommender(BaseRecommender):
         """
         items = self.item_factors_
         if items.dtype != np.float32:
-            return super()._rank_rows(X, k, banned, seen)
-        users = self._fold_in(X).numpy()
+            return super()._rank_rows(feedback, k, banned)
+        X = feedback.X
+        users = self._fold_in(feedback).numpy()
+        seen = feedback.real_mask()
         ordered = self._sorted_items()
         # Empty rows are scored by popularity; products of larger factors may
         # overflow float32 (and NaN compares False).
@@ -670,7 +667,7 @@ class MFRecommender(BaseRecommender):
         rows, others = np.flatnonzero(bounded), np.flatnonzero(~bounded)
         ranked[rows] = _serving.top_k(users[rows], ordered, k, banned, seen[rows],
                                          dtype=self.dtype)
-        ranked[others] = super()._rank_rows(take_rows(X, others), k, banned, seen[others])
+        ranked[others] = super()._rank_rows(feedback.rows(others), k, banned)
         return ranked
 
 
@@ -684,19 +681,9 @@ def _rounded_products(users, items, dtype):
 # The largest confidence of each dtype (see ``_check_confidence``).
 _CONFIDENCE_LIMITS = {dtype: float(np.sqrt(np.finfo(dtype).max))
                       for dtype in ("float32", "float64")}
+
+
 def _gram64(factors):
     """``factors.T @ factors`` in float64, the precision of fold-in (see Notes)."""
     wide = factors.astype(np.float64)
     return wide.T @ wide
-
-
-def _entry_feedback(X):
-    """Preference and real flag of every stored entry of canonical ``X``.
-
-    ``(None, None)`` when ``X`` holds no generated feedback (every entry real,
-    preference 1), which the solvers take as such without per-entry arrays.
-    """
-    generated = generated_flags(X)
-    if not generated.any():
-        return None, None
-    return feedback_preferences(X, generated), ~generated
