@@ -271,11 +271,6 @@ def take_rows(X, rows):
     return check_feedback(X).rows(rows).marked()
 
 
-def real_interactions(X):
-    """Boolean CSR mask of the real entries of ``X``."""
-    return check_feedback(X).real_mask()
-
-
 def check_item_indices(items, n_items, name="items", *, allow_int=False):
     """``items`` as a 1-D intp array of indices into a catalogue of ``n_items`` items.
 

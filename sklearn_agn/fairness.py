@@ -27,7 +27,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.utils import Bunch
 
-from ._validation import as_interactions, real_interactions
+from ._validation import check_feedback
 from .metrics import ranking_metric_per_user
 from .metrics._ranking import _check_positive_int
 
@@ -67,8 +67,7 @@ def activity_groups(X_train, n_groups=4):
     array(['Q1', 'Q2', 'Q3-Q4', 'Q3-Q4'], dtype=object)
     """
     n_groups = _check_positive_int(n_groups, "n_groups")
-    X_train = as_interactions(X_train, name="X_train")
-    counts = real_interactions(X_train).getnnz(axis=1)
+    counts = check_feedback(X_train, name="X_train").real_mask().getnnz(axis=1)
     labels = np.empty(counts.size, dtype=object)
     group = (rankdata(counts, method="min").astype(np.int64) - 1) * n_groups // counts.size
     starts = np.unique(group)

@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_agn._base import top_k
-from sklearn_agn._validation import real_interactions
+from sklearn_agn._validation import check_feedback
 from sklearn_agn.gan import GANAugmenter, generated_mask
 from sklearn_agn.metrics import ndcg_at_k, ranking_metrics
 from sklearn_agn.model_selection import holdout_split
@@ -199,7 +199,7 @@ def test_binarize_false_keeps_real_values_of_any_size(data):
     est = GANAugmenter(**{**FAST, "binarize": False}).fit(X * 0.5)
     X_aug = est.transform(X * 0.5)
     np.testing.assert_array_equal(np.asarray(X_aug[X.nonzero()]).ravel(), 0.5)
-    assert (real_interactions(X_aug) != sp.csr_matrix(X, dtype=bool)).nnz == 0
+    assert (check_feedback(X_aug).real_mask() != sp.csr_matrix(X, dtype=bool)).nnz == 0
     assert generated_mask(X_aug).nnz == X_aug.nnz - X.nnz > 0
 
 
@@ -219,7 +219,7 @@ def test_augmenting_twice_keeps_generated_feedback_generated(data, fitted, binar
     once = est.transform(X)
     twice = est.transform(once)
     # The real entries are X's, whatever the number of passes.
-    assert (real_interactions(twice) != sp.csr_matrix(X, dtype=bool)).nnz == 0
+    assert (check_feedback(twice).real_mask() != sp.csr_matrix(X, dtype=bool)).nnz == 0
     # Generated weights survive binarize=True; generated entries are not counted as
     # real, so sparse rows stay sparse and get 2 more generated items each pass.
     first = generated_mask(once)

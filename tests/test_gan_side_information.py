@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_agn import GANAugmenter, MFRecommender
-from sklearn_agn._validation import real_interactions
+from sklearn_agn._validation import check_feedback
 from sklearn_agn.gan import generated_mask
 from sklearn_agn.gan._networks import Generator
 from sklearn_agn.metrics import make_ranking_scorer
@@ -91,7 +91,7 @@ def test_transform_gives_cold_items_to_the_users_sharing_their_attributes(data, 
     values = sp.csr_matrix(X_aug)[:, COLD].data
     assert ((values > 0) & (values < 1)).all()
     # Real interactions pass through, marked real.
-    assert (real_interactions(X_aug) != sp.csr_matrix(X, dtype=bool)).nnz == 0
+    assert (check_feedback(X_aug).real_mask() != sp.csr_matrix(X, dtype=bool)).nnz == 0
 
 
 def test_cold_item_share_zero_generates_nothing_on_cold_items(data, fitted):

@@ -7,7 +7,7 @@ from sklearn.base import clone
 
 from sklearn_agn import MFRecommender
 from sklearn_agn._threads import blas_threads
-from sklearn_agn._validation import mark_generated, real_interactions, take_rows
+from sklearn_agn._validation import check_feedback, mark_generated, take_rows
 from sklearn_agn.datasets import make_interactions
 from sklearn_agn.gan import generated_mask
 from sklearn_agn.metrics import ndcg_at_k, precision_at_k, ranking_metrics
@@ -432,7 +432,7 @@ def _serving_model(n_items=3000, seed=0):
 def _rank_reference(model, rows, k, banned=None):
     """Every item scored by decision_function, ranked by (score descending, index ascending)."""
     scores = model.decision_function(rows).astype(np.float64)
-    scores[real_interactions(rows).toarray()] = -np.inf
+    scores[check_feedback(rows).real_mask().toarray()] = -np.inf
     if banned is not None:
         scores[:, banned] = -np.inf
     order = np.lexsort((np.broadcast_to(np.arange(scores.shape[1]), scores.shape), -scores))
