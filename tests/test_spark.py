@@ -322,3 +322,123 @@ def test_attribute_ridge_mf_maps_cold_items_onto_a_spark_fitted_model(spark, fit
     np.testing.assert_allclose(ridge.item_factors_[-1], expected[0], rtol=1e-5)
     scores = ridge.decision_function(sp.hstack([X[:4], sp.csr_matrix((4, 1))]).tocsr())
     assert scores.shape == (4, 13) and np.isfinite(scores[:, -1]).all()
+
+
+# Generated records on top of _log(), at alpha=2 (c w = w + 2 w^2): 0.9 is
+# fitted exactly (c w > 1), 0.4 is rounded to a preference-1 record of
+# confidence 1 (1/2 <= c w <= 1), 0.2 left out (c w < 1/2). u01's sku-00 is
+# listed twice (one entry, of weight 0.9); u00's sku-03 is a real pair (its
+# generated record is ignored); sku-99 has generated records only.
+_GENERATED = [("u01", "sku-00", 0.9), ("u01", "sku-00", 0.3), ("u02", "sku-02", 0.4),
+              ("u03", "sku-00", 0.2), ("u04", "sku-01", 0.9), ("u04", "sku-99", 0.4),
+              ("u05", "sku-99", 0.9), ("u06", "sku-00", 0.2), ("u00", "sku-03", 0.5)]
+
+
+def test_generated_records_fit_mllib_equations_of_mfrecommender_terms(spark):
+    """Statistics of a fit with generated records, against the mapped equations solved here.
+
+    The left-hand side is MFRecommender's (entry_coefficients: curvature
+    alpha w), the right-hand side its c w where c w > 1, rounded to 1 or 0
+    below, and the penalty counts the real and the fitted generated entries;
+    the statistics are MFRecommender's: curvature of every generated entry,
+    counts of the real ones.
+    """
+    from sklearn_agn.mf._als_equations import entry_coefficients
+
+    real = [(*row, False) for row in _log()]
+    records = spark.createDataFrame(real + [(*row, True) for row in _GENERATED],
+                                    "user_id string, item_id string, plays double, "
+                                    "generated boolean")
+    fitted = SparkALS(3, regularization=0.5, alpha=2.0, n_iter=3, value_col="plays",
+                      generated_col="generated", num_blocks=2, random_state=0).fit(records)
+    model = fitted.recommender_
+    assert model.n_features_in_ == 13 and fitted.encoder_.item_ids_[-1] == "sku-99"
+    users, X = _matrix(fitted, _log())
+    # The generated entries as one matrix: duplicates of a pair at their largest weight.
+    W = np.zeros(X.shape)
+    for user, item, weight in _GENERATED:
+        cell = np.searchsorted(users, user), fitted.encoder_.item_index([item])[0]
+        W[cell] = max(W[cell], weight) if X[cell] == 0 else 0
+    counts = np.diff(X.tocsc().indptr)
+    np.testing.assert_array_equal(model.item_interaction_counts_, counts)
+    assert counts[-1] == 0 and fitted.n_interactions_ == X.nnz and fitted.n_users_ == 30
+
+    Y = model.item_factors_.astype(np.float64)
+    solved = {}
+    for mapped in (True, False):
+        gram, curvature = np.zeros((3, 3)), np.zeros_like(Y)
+        for u in range(X.shape[0]):
+            items = np.concatenate([X[u].indices, np.flatnonzero(W[u])])
+            generated = np.arange(len(items)) >= X[u].nnz
+            values = np.concatenate([X[u].data, W[u][W[u] > 0]])
+            weights, targets = entry_coefficients(values, 2.0,
+                                                  np.where(generated, values, 1.0))
+            kept, lhs, rhs = np.ones(len(items), dtype=bool), weights.copy(), targets.copy()
+            if mapped:
+                kept = ~generated | (targets >= 0.5)
+                rhs = np.where(generated & (targets <= 1), 1.0, targets)
+                lhs, rhs = lhs * kept, rhs * kept
+            Z = Y[items]
+            A = Y.T @ Y + (Z.T * lhs) @ Z + 0.5 * kept.sum() * np.eye(3)
+            x = np.linalg.solve(A, Z.T @ rhs)
+            gram += np.outer(x, x)
+            np.add.at(curvature, items, weights[:, None] * x**2)
+        solved[mapped] = gram, curvature
+    gram, curvature = solved[True]
+    np.testing.assert_allclose(model.user_gram_, gram, rtol=1e-4)
+    np.testing.assert_allclose(model.item_curvature_, curvature, rtol=1e-4, atol=1e-7)
+    # MFRecommender's own right-hand side for the entries MLlib cannot express
+    # (c w <= 1) is not what MLlib solved.
+    assert not np.allclose(model.user_gram_, solved[False][0], rtol=1e-3)
+
+
+@pytest.mark.parametrize("rows, schema, params, error, message", [
+    ([("a", "x", 1.0, "no")], "user_id string, item_id string, plays double, generated string",
+     {}, TypeError, (r"column 'generated' must hold booleans \(True for a generated record\), "
+                     r"got string")),
+    ([("a", "x", 1.0, False), ("a", "y", 1.5, True), ("b", "y", 0.0, True)],
+     "user_id string, item_id string, plays double, generated boolean", {}, ValueError,
+     (r"2 generated records \('generated' True\) out of 3 have a value outside \(0, 1\] in "
+      r"column 'plays'")),
+    ([("a", "x", 1.0, False), ("a", "y", 0.5, None)],
+     "user_id string, item_id string, plays double, generated boolean", {}, ValueError,
+     r"column 'generated' holds 1 nulls out of 2 records"),
+    ([("a", "x", 1.0, False)], "user_id string, item_id string, plays double, generated boolean",
+     {"value_col": None}, ValueError, r"generated_col='generated' needs value_col"),
+])
+def test_bad_generated_column_is_rejected_before_training(spark, rows, schema, params, error,
+                                                           message):
+    model = SparkALS(2, **{"value_col": "plays", "generated_col": "generated", **params})
+    with pytest.raises(error, match=message):
+        model.fit(spark.createDataFrame(rows, schema))
+    assert not hasattr(model, "recommender_")
+
+
+def test_spark_gan_augmenter_output_feeds_sparkals_with_its_mark(spark, fitted, log):
+    """SparkGANAugmenter.transform's DataFrame, fitted and served with its generated column."""
+    from sklearn_agn import GANAugmenter
+    from sklearn_agn.gan import generated_mask
+    from sklearn_agn.spark import SparkGANAugmenter
+
+    users, X = _matrix(fitted, _log())
+    X.data[:] = 1.0  # the GAN binarizes the real values
+    # Fitted on the driver (test_spark_gan.py covers the DDP fit): its
+    # transform runs as the Spark job all the same.
+    gan = SparkGANAugmenter(value_col="plays")
+    gan.encoder_ = fitted.encoder_
+    gan.augmenter_ = GANAugmenter(g_hidden_sizes=(16,), d_hidden_sizes=(8,), noise_dim=4,
+                                  batch_size=8, max_iter=2, sparse_threshold=5, n_generated=2,
+                                  min_negatives=5, device="cpu", random_state=0).fit(X)
+    augmented = gan.transform(log)
+    model = SparkALS(3, n_iter=2, value_col="plays", generated_col="generated", num_blocks=2,
+                     random_state=0).fit(augmented)
+    X_aug = gan.augmenter_.transform(X)  # marked, as the Spark job's output
+    assert generated_mask(X_aug).nnz == augmented.where("generated").count() > 0
+    np.testing.assert_array_equal(model.recommender_.item_interaction_counts_,
+                                  np.diff(X.tocsc().indptr))
+    # Served by a Spark job reading the mark: as the marked matrix on the driver.
+    out = model.recommend_all(augmented, k=3).toPandas().sort_values(["user_id", "rank"])
+    expected = model.encoder_.inverse_transform_items(model.recommender_.recommend(X_aug, k=3))
+    got = out.groupby("user_id")["item_id"].apply(list).to_dict()
+    assert got == {user: list(row[row != None]) for user, row in zip(users, expected)  # noqa: E711
+                   if (row != None).any()}  # noqa: E711

@@ -10,10 +10,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._fit_state import atomic_fit
+from .._validation import mark_generated
 from ..metrics import RANKING_METRICS
 from ..mf._recommender import MFRecommender
 from . import _input, _statistics
-from ._input import ITEM, ITEM_INDEX, USER, USER_INDEX, VALUE
+from ._input import GENERATED, ITEM, ITEM_INDEX, USER, USER_INDEX, VALUE
 from ._session import active_session, ensure_checkpoint_directory, pyspark_modules
 
 
@@ -21,7 +22,9 @@ class SparkALS(BaseEstimator):
     """Implicit-feedback matrix factorisation fitted by Spark MLlib's ALS on a cluster.
 
     ``fit`` takes interaction records on the active SparkSession's cluster (a
-    DataFrame of ``(user, item[, value])`` or a Parquet path), indexes the ids
+    DataFrame of ``(user, item[, value][, generated])`` or a Parquet path:
+    real interactions, and the generated feedback of
+    :class:`SparkGANAugmenter` marked as such), indexes the ids
     and fits :class:`pyspark.ml.recommendation.ALS` with
     ``implicitPrefs=True`` there. The records never reach the driver: it
     receives the item factors, one record per item and the sufficient
@@ -58,6 +61,16 @@ class SparkALS(BaseEstimator):
         Column of non-negative values (play counts, ratings...). None counts
         every (user, item) pair once, with value 1; otherwise the values of
         a pair listed several times are summed and pairs summing to 0 dropped.
+    generated_col : str, default=None
+        Column of booleans marking generated feedback (True), such as the
+        ``generated`` column of :meth:`SparkGANAugmenter.transform`'s output;
+        needs ``value_col``, where a generated record holds its weight ``w``
+        in (0, 1]. Generated entries are fitted as ``MFRecommender`` fits
+        the generated entries of a marked matrix, as closely as MLlib can
+        express it (see Notes). A pair with a real record is real (its
+        generated records are ignored); a pair listed as generated several
+        times is one entry, of the largest weight. None reads every record
+        as a real interaction.
     num_blocks : int, default=None
         MLlib's ``numUserBlocks`` and ``numItemBlocks`` (its default, 10,
         when None): the number of partitions of each side of the factorisation.
@@ -86,9 +99,12 @@ class SparkALS(BaseEstimator):
     recommender_ : MFRecommender
         The fitted model: ``item_factors_`` from MLlib, ``user_gram_``,
         ``item_curvature_`` and ``item_interaction_counts_`` aggregated on
-        the cluster from MLlib's final user factors, ``n_features_in_`` the
-        number of items. Its parameters are this estimator's (with
-        ``solver="cholesky"``, the solver MLlib uses, for ``partial_fit``).
+        the cluster from MLlib's final user factors (as ``MFRecommender.fit``
+        keeps them: generated entries enter the curvature with their weight,
+        the counts hold real interactions only), ``n_features_in_`` the
+        number of items (of real and generated records). Its parameters are
+        this estimator's (with ``solver="cholesky"``, the solver MLlib uses,
+        for ``partial_fit``).
     encoder_ : InteractionEncoder
         Maps item ids to the recommender's columns and back
         (``encoder_.item_ids_``, sorted, is the column order). It was fitted
@@ -96,7 +112,7 @@ class SparkALS(BaseEstimator):
         serve users by id with ``encoder_.recommend(recommender_, log,
         users=...)`` or ``encoder_.transform(log, users=...)``.
     n_interactions_ : int
-        Number of (user, item) pairs the model was fitted on.
+        Number of real (user, item) pairs the model was fitted on.
     n_users_ : int
         Number of distinct users in the fit (their factors stayed on the cluster).
 
@@ -124,15 +140,40 @@ class SparkALS(BaseEstimator):
       difference of ``1 / (n_u + 1)``: 5% for a user with 20 interactions);
     - no other exponent exists in MLlib (0, the classic constant penalty,
       cannot be expressed);
-    - generated feedback marked by :class:`~sklearn_agn.GANAugmenter` has no
-      counterpart: MLlib gives every entry preference 1 and counts it in the
-      penalty. Fit on real interactions only;
+    - generated feedback: see below;
     - MLlib initialises each factor at a random unit vector of non-negative
       entries, ``MFRecommender`` at ``0.01 * N(0, 1)``: the two reach
       different local optima of the same kind of objective;
     - the served model folds users in with ``MFRecommender``'s penalty, so a
       user's served factor differs from MLlib's final one by the penalty
       difference above.
+
+    Generated feedback (``generated_col``). ``MFRecommender`` gives a
+    generated entry of weight ``w`` preference ``w`` and confidence ``c = 1
+    + alpha * w``: it adds ``alpha * w`` to the left-hand side's curvature
+    and ``c * w`` to the right-hand side, and does not count in ``n_u``.
+    MLlib adds up a pair's records (it never merges them) and also takes
+    negative values: a record of value ``r < 0`` has preference 0 and adds
+    ``alpha * |r|`` to the curvature, nothing to the right-hand side, and is
+    not counted in ``n_u``. So ``SparkALS`` writes a generated entry as a
+    record of value ``r = (c * w - 1) / alpha`` (preference 1: it brings
+    ``1 + alpha * r = c * w``) and one of value ``r - w`` (the curvature
+    left, ``alpha * (w - r)``). This is exact in the data term when ``c * w
+    > 1`` (``w > 1/2`` at ``alpha = 2``, ``w > 0.27`` at ``alpha = 10``; the
+    weights ``GANAugmenter`` gave on ML100K, 0.57 to 1, all are from ``alpha
+    = 1.34`` on), and:
+
+    - the preference-1 record counts in MLlib's ``n_u`` (and the item's
+      ``n_i``): the penalty grows by ``regularization`` per generated entry
+      fitted, where ``MFRecommender``'s does not;
+    - MLlib cannot bring less than 1 to the right-hand side from a
+      preference-1 record: where ``c * w <= 1`` the entry's ``c * w`` is
+      rounded to the nearer of 1 (a preference-1 record of the least
+      positive float32, and the curvature ``alpha * w`` as a preference-0
+      record) and 0 (below 1/2: the entry is left out, as an unobserved
+      pair, rather than turned into a preference-0 record that would push the
+      item below unobserved ones). With ``alpha = 0`` every generated entry
+      is such a case (exact at ``w = 1`` only).
 
     MLlib updates items then users in each sweep, so its final user factors
     solve the user equations exactly against the final item factors: the
@@ -146,6 +187,8 @@ class SparkALS(BaseEstimator):
     >>> model = SparkALS(n_factors=64, regularization=1.0).fit(log)  # doctest: +SKIP
     >>> model.recommend_all(log, k=20).write.parquet("top20.parquet")  # doctest: +SKIP
     >>> model.encoder_.recommend(model.recommender_, recent_log, users=["ann"])  # doctest: +SKIP
+    >>> augmented = gan.transform(log)  # doctest: +SKIP
+    >>> SparkALS(64, value_col="value", generated_col="generated").fit(augmented)  # doctest: +SKIP
     """
 
     _parameter_constraints = {
@@ -157,6 +200,7 @@ class SparkALS(BaseEstimator):
         "user_col": [str],
         "item_col": [str],
         "value_col": [str, None],
+        "generated_col": [str, None],
         "num_blocks": [Interval(Integral, 1, None, closed="left"), None],
         "checkpoint_interval": [Interval(Integral, 1, None, closed="left"), None],
         "k": [Interval(Integral, 1, None, closed="left")],
@@ -176,6 +220,7 @@ class SparkALS(BaseEstimator):
         user_col="user_id",
         item_col="item_id",
         value_col=None,
+        generated_col=None,
         num_blocks=None,
         checkpoint_interval=10,
         k=10,
@@ -191,6 +236,7 @@ class SparkALS(BaseEstimator):
         self.user_col = user_col
         self.item_col = item_col
         self.value_col = value_col
+        self.generated_col = generated_col
         self.num_blocks = num_blocks
         self.checkpoint_interval = checkpoint_interval
         self.k = k
@@ -207,7 +253,8 @@ class SparkALS(BaseEstimator):
         ----------
         X : pyspark.sql.DataFrame or str or path-like
             Interaction records with columns ``user_col``, ``item_col`` and,
-            when set, ``value_col``; or the path of a Parquet dataset of them.
+            when set, ``value_col`` and ``generated_col``; or the path of a
+            Parquet dataset of them.
         y : None
             Ignored; present for API consistency.
 
@@ -223,11 +270,17 @@ class SparkALS(BaseEstimator):
                 "MLlib's ALS always penalises each row by regularization times its number of "
                 "interactions (exponent 1.0). Use MFRecommender for another exponent."
             )
+        if self.generated_col is not None and self.value_col is None:
+            raise ValueError(
+                f"generated_col={self.generated_col!r} needs value_col: a generated record's "
+                f"value is its weight in (0, 1] (SparkGANAugmenter.transform writes it in the "
+                f"column 'value' unless told otherwise). Set value_col."
+            )
         spark = active_session()
         ensure_checkpoint_directory(spark, self.n_iter, self.checkpoint_interval)
         columns = (self.user_col, self.item_col, self.value_col)
-        records = _input.read_interactions(spark, X, columns)
-        _input.check_records(records, columns)
+        records = _input.read_interactions(spark, X, columns, self.generated_col)
+        _input.check_records(records, columns, self.generated_col)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         cached = []
         try:
@@ -243,7 +296,8 @@ class SparkALS(BaseEstimator):
         """Index, fit and aggregate; returns the fitted attributes. Persisted frames go in ``cached``."""
         from pyspark.ml.recommendation import ALS
 
-        encoder, entries, _ = _input.index_records(spark, records, columns, cached)
+        encoder, entries, _ = _input.index_records(spark, records, columns, cached,
+                                                   generated_col=self.generated_col)
         item_ids = encoder.item_ids_
         blocks = {} if self.num_blocks is None else dict(numUserBlocks=self.num_blocks,
                                                            numItemBlocks=self.num_blocks)
@@ -252,7 +306,8 @@ class SparkALS(BaseEstimator):
                   ratingCol=VALUE, seed=seed, **blocks,
                   checkpointInterval=-1 if self.checkpoint_interval is None
                   else self.checkpoint_interval)
-        model = als.fit(entries)
+        model = als.fit(entries if self.generated_col is None
+                        else _mllib_records(entries, self.alpha))
         user_factors = model.userFactors.persist()
         cached.append(user_factors)
         item_factors = np.zeros((len(item_ids), self.n_factors), dtype=np.float32)
@@ -284,7 +339,9 @@ class SparkALS(BaseEstimator):
         their own interactions never recommended back, exactly as
         ``recommender_.recommend`` does on one machine. Records of items
         unseen in fit are ignored; a user with none left is cold and gets the
-        most popular items.
+        most popular items. With ``generated_col``, generated records are read
+        with their mark, as ``recommender_`` reads a marked matrix: folded in
+        with their weight, and not filtered out of the recommendations.
 
         Parameters
         ----------
@@ -307,16 +364,17 @@ class SparkALS(BaseEstimator):
         spark = active_session()
         F, T = pyspark_modules()
         columns = (self.user_col, self.item_col, self.value_col)
-        records = _input.read_interactions(spark, X, columns)
-        _input.check_records(records, columns)
+        records = _input.read_interactions(spark, X, columns, self.generated_col)
+        _input.check_records(records, columns, self.generated_col)
         item_ids = self.encoder_.item_ids_
         item_type = records.schema[self.item_col].dataType
         item_index = _input.item_index_frame(spark, item_ids, item_type)
-        histories = (_input.interaction_pairs(records, columns)
-                     .join(F.broadcast(item_index), ITEM, "left")
-                     .groupBy(USER).agg(F.collect_list(ITEM_INDEX).alias("items"),
-                                        F.collect_list(F.when(F.col(ITEM_INDEX).isNotNull(),
-                                                              F.col(VALUE))).alias("values")))
+        pairs = _input.interaction_pairs(records, columns, self.generated_col)
+        # Per user, the lists of the known items' columns, values and flags.
+        known = [F.collect_list(F.when(F.col(ITEM_INDEX).isNotNull(), F.col(name))).alias(name)
+                 for name in pairs.columns[2:]]
+        histories = (pairs.join(F.broadcast(item_index), ITEM, "left")
+                     .groupBy(USER).agg(F.collect_list(ITEM_INDEX).alias("items"), *known))
         # Spark splits the users across tasks: each scores on one thread.
         model = copy.copy(self.recommender_).set_params(n_jobs=1)
         shared = spark.sparkContext.broadcast((model, item_ids))
@@ -331,7 +389,8 @@ class SparkALS(BaseEstimator):
 
             model, item_ids = shared.value
             for batch in batches:
-                rows = _history_rows(batch["items"], batch["values"], len(item_ids))
+                rows = _history_rows(batch["items"], batch[VALUE], len(item_ids),
+                                     batch.get(GENERATED))
                 ranked = model.recommend(rows, k)
                 found = ranked >= 0
                 yield pd.DataFrame({
@@ -343,12 +402,50 @@ class SparkALS(BaseEstimator):
         return histories.mapInPandas(recommend, schema)
 
 
-def _history_rows(items, values, n_items):
-    """A CSR matrix of users' rows from per-user lists of item indices and values."""
+def _mllib_records(entries, alpha):
+    """The records MLlib fits for ``entries``: real ones as they are, generated ones mapped.
+
+    A generated entry of weight ``w`` (``c = 1 + alpha * w``) becomes a
+    preference-1 record of value ``r = (c w - 1) / alpha`` and a
+    preference-0 record of value ``r - w`` (see :class:`SparkALS`'s Notes);
+    where ``c w <= 1``, ``r`` is the least positive float32 if ``c w >= 1/2``,
+    and the entry is left out below.
+    """
+    F, _ = pyspark_modules()
+    weight = F.col(VALUE)
+    target = (1 + alpha * weight) * weight
+    # MLlib reads float32 values and gives preference 1 to a value > 0: the
+    # least positive one brings 1 to the right-hand side (alpha times it
+    # vanishes against 1). CASE WHEN divides only where c w > 1, so alpha > 0.
+    positive = F.when(target > 1, (target - 1) / alpha).otherwise(
+        float(np.finfo(np.float32).tiny))
+    generated = entries.filter(F.col(GENERATED) & (target >= 0.5))
+    ids = (USER_INDEX, ITEM_INDEX)
+    return (entries.filter(~F.col(GENERATED)).select(*ids, VALUE)
+            .unionByName(generated.select(*ids, positive.alias(VALUE)))
+            .unionByName(generated.select(*ids, (positive - weight).alias(VALUE))
+                         .filter(F.col(VALUE) < 0)))
+
+
+def _history_rows(items, values, n_items, generated=None):
+    """A CSR matrix of users' rows from per-user lists of item indices and values.
+
+    ``generated``, per-user lists of flags aligned with ``values`` (or None),
+    marks the generated entries as :class:`~sklearn_agn.GANAugmenter` does.
+    """
     import scipy.sparse as sp
 
     lengths = np.fromiter((len(row) for row in items), dtype=np.int64, count=len(items))
     indptr = np.concatenate([[0], np.cumsum(lengths)])
     indices = np.concatenate([np.asarray(row, dtype=np.int64) for row in items] + [[]])
+    indices = indices.astype(np.int64)
     data = np.concatenate([np.asarray(row, dtype=np.float64) for row in values] + [[]])
-    return sp.csr_matrix((data, indices.astype(np.int64), indptr), shape=(len(items), n_items))
+    X = sp.csr_matrix((data, indices, indptr), shape=(len(items), n_items))
+    if generated is not None:
+        flags = np.concatenate([np.asarray(row, dtype=bool) for row in generated] + [[]])
+        # The mark holds the generated entries only; eliminate_zeros compacts
+        # the mask's arrays in place, so they must not be X's.
+        mask = sp.csr_matrix((flags.astype(bool), indices.copy(), indptr.copy()), shape=X.shape)
+        mask.eliminate_zeros()
+        mark_generated(X, mask)
+    return X

@@ -314,9 +314,8 @@ class SparkGANAugmenter(BaseEstimator):
             summed value when the augmenter has ``binarize=False``), items
             unseen in fit included; a generated entry has ``generated`` True
             and the generator's weight in (0, 1) as value. Lazy: nothing runs
-            until it is written or collected. :class:`SparkALS` reads every
-            record it is given as real: filter ``generated`` out before it
-            (MLlib has no counterpart of a generated entry's preference).
+            until it is written or collected. ``SparkALS(value_col=...,
+            generated_col="generated")`` fits on it with the mark read.
         """
         check_is_fitted(self)
         spark = active_session()

@@ -11,16 +11,17 @@ import numpy as np
 from ._session import pyspark_modules
 
 # Columns of the frames built here.
-USER, ITEM, VALUE = "user", "item", "value"
+USER, ITEM, VALUE, GENERATED = "user", "item", "value", "generated"
 USER_INDEX, ITEM_INDEX = "user_index", "item_index"
 
 
-def read_interactions(spark, X, columns):
+def read_interactions(spark, X, columns, generated_col=None):
     """``X`` (a DataFrame or a Parquet path) as a DataFrame with ``columns`` of valid types.
 
     Checks the schema only, which runs no Spark job: a missing column is a
     ValueError, ids that MLlib cannot index through this module (anything but
-    strings and integers) or non-numeric values a TypeError.
+    strings and integers), non-numeric values or a non-boolean
+    ``generated_col`` a TypeError.
     """
     _, T = pyspark_modules()
     from pyspark.sql import DataFrame
@@ -38,11 +39,13 @@ def read_interactions(spark, X, columns):
     wanted = {"user_col": user_col, "item_col": item_col}
     if value_col is not None:
         wanted["value_col"] = value_col
+    if generated_col is not None:
+        wanted["generated_col"] = generated_col
     missing = [f"{param}={name!r}" for param, name in wanted.items() if name not in names]
     if missing:
         raise ValueError(
-            f"X has no column {', '.join(missing)}; its columns are {names}. Set user_col, "
-            f"item_col and value_col to the names of your columns."
+            f"X has no column {', '.join(missing)}; its columns are {names}. Set "
+            f"{', '.join(wanted)} to the names of your columns."
         )
     schema = {field.name: field.dataType for field in X.schema.fields}
     id_types = (T.StringType, T.ByteType, T.ShortType, T.IntegerType, T.LongType)
@@ -56,14 +59,20 @@ def read_interactions(spark, X, columns):
         raise TypeError(
             f"column {value_col!r} must hold numbers, got {schema[value_col].simpleString()}."
         )
+    if generated_col is not None and not isinstance(schema[generated_col], T.BooleanType):
+        raise TypeError(
+            f"column {generated_col!r} must hold booleans (True for a generated record), got "
+            f"{schema[generated_col].simpleString()}."
+        )
     return X
 
 
-def check_records(X, columns):
+def check_records(X, columns, generated_col=None):
     """Reject nulls, negative, NaN or infinite values and an empty ``X``, in one pass.
 
-    One aggregation job over the records, run before any other: the error
-    says what is wrong and how often.
+    With ``generated_col`` (which needs ``value_col``), a generated record
+    whose value is not a weight in (0, 1] too. One aggregation job over the
+    records, run before any other: the error says what is wrong and how often.
     """
     F, T = pyspark_modules()
     user_col, item_col, value_col = columns
@@ -82,11 +91,15 @@ def check_records(X, columns):
         checks += [how_many(value.isNull()).alias("null_values"),
                    how_many(value < 0).alias("negative"),
                    how_many(not_finite).alias("not_finite")]
+    if generated_col is not None:
+        generated = F.col(generated_col)
+        checks += [how_many(generated.isNull()).alias("null_generated"),
+                   how_many(generated & ~((value > 0) & (value <= 1))).alias("bad_weights")]
     counts = X.agg(*checks).first().asDict()
     if not counts["rows"]:
         raise ValueError("X holds no interaction record (an empty DataFrame): nothing to fit.")
     for key, name in (("null_users", user_col), ("null_items", item_col),
-                      ("null_values", value_col)):
+                      ("null_values", value_col), ("null_generated", generated_col)):
         if counts.get(key):
             raise ValueError(
                 f"column {name!r} holds {counts[key]} nulls out of {counts['rows']} records: "
@@ -98,25 +111,42 @@ def check_records(X, columns):
             f"negative and {counts['not_finite']} NaN or infinite out of {counts['rows']} "
             f"records. Interaction values are implicit feedback."
         )
+    if counts.get("bad_weights"):
+        raise ValueError(
+            f"{counts['bad_weights']} generated records ({generated_col!r} True) out of "
+            f"{counts['rows']} have a value outside (0, 1] in column {value_col!r}: a generated "
+            f"record's value is its weight, as SparkGANAugmenter.transform writes it."
+        )
     return counts["rows"]
 
 
-def interaction_pairs(X, columns):
-    """One row per (user, item) pair: columns ``user``, ``item``, ``value`` (> 0).
+def interaction_pairs(X, columns, generated_col=None):
+    """One row per (user, item) pair: columns ``user``, ``item``, ``value`` (> 0)[, ``generated``].
 
     As :class:`~sklearn_agn.preprocessing.InteractionEncoder` builds its
     matrix: without a value column every pair counts once (value 1);
     with one, the values of a repeated pair are summed and pairs summing to
     0 dropped (MLlib ignores an entry of value 0 and would count a repeated
-    pair twice).
+    pair twice). With ``generated_col``, a pair is real if it has a real
+    record (its generated records are then ignored: generated feedback is
+    a guess about an item the user has not taken), else generated, with the
+    largest of its weights (one entry, as in a marked matrix).
     """
     F, _ = pyspark_modules()
     user_col, item_col, value_col = columns
     ids = [F.col(user_col).alias(USER), F.col(item_col).alias(ITEM)]
     if value_col is None:
         return X.select(*ids).distinct().withColumn(VALUE, F.lit(1.0))
-    summed = X.groupBy(*ids).agg(F.sum(F.col(value_col).cast("double")).alias(VALUE))
-    return summed.filter(F.col(VALUE) > 0)
+    value = F.col(value_col).cast("double")
+    if generated_col is None:
+        summed = X.groupBy(*ids).agg(F.sum(value).alias(VALUE))
+        return summed.filter(F.col(VALUE) > 0)
+    generated = F.col(generated_col)
+    # The sum over no real record is null: the pair is generated.
+    pairs = X.groupBy(*ids).agg(F.sum(F.when(~generated, value)).alias("real"),
+                                F.max(F.when(generated, value)).alias("weight"))
+    return pairs.select(USER, ITEM, F.coalesce("real", "weight").alias(VALUE),
+                        F.col("real").isNull().alias(GENERATED)).filter(F.col(VALUE) > 0)
 
 
 def item_records(pairs):
@@ -173,10 +203,11 @@ def user_index_frame(pairs, *, sorted_ids=False):
     return indexed, users
 
 
-def index_records(spark, records, columns, cached, *, sorted_users=False):
+def index_records(spark, records, columns, cached, *, sorted_users=False, generated_col=None):
     """``(encoder, entries, numbered)``: the records as indexed ``(user_index, item_index, value)``.
 
-    Pairs as :func:`interaction_pairs` builds them; items get the column of
+    Pairs as :func:`interaction_pairs` builds them (with their ``generated``
+    flag when ``generated_col`` is set); items get the column of
     their id in sorted order, as an
     :class:`~sklearn_agn.preprocessing.InteractionEncoder` fitted on one
     record per item (``encoder``) gives them; users are numbered by
@@ -188,7 +219,7 @@ def index_records(spark, records, columns, cached, *, sorted_users=False):
 
     F, _ = pyspark_modules()
     user_col, item_col, value_col = columns
-    pairs = interaction_pairs(records, columns)
+    pairs = interaction_pairs(records, columns, generated_col)
     users, items = item_records(pairs)
     if items.size == 0:
         raise ValueError(f"X holds no positive value in column {value_col!r}: "
@@ -199,6 +230,6 @@ def index_records(spark, records, columns, cached, *, sorted_users=False):
     user_index, numbered = user_index_frame(pairs, sorted_ids=sorted_users)
     cached.append(numbered)
     entries = (pairs.join(user_index, USER).join(F.broadcast(item_index), ITEM)
-               .select(USER_INDEX, ITEM_INDEX, VALUE).persist())
+               .drop(USER, ITEM).persist())
     cached.append(entries)
     return encoder, entries, numbered
