@@ -20,7 +20,7 @@ includes Spark's jobs and starting the processes).
 
 Usage, from the repository root (the machine is shared: one thread per process)::
 
-    OMP_NUM_THREADS=1 flock /work/notes/bench.lock python benchmarks/bench_spark_gan.py --seeds 3
+    OMP_NUM_THREADS=1 python benchmarks/bench_spark_gan.py --seeds 3
 """
 
 import argparse

@@ -25,13 +25,13 @@ Spark runs on ``local[2]``.
 
 Usage, from the repository root (the machine is shared: one thread per process)::
 
-    OMP_NUM_THREADS=1 flock /work/notes/bench.lock \\
-        python benchmarks/bench_spark_generated.py --seeds 0 1 --augment 20:10 100:10
+    OMP_NUM_THREADS=1 python benchmarks/bench_spark_generated.py --seeds 0 1 --augment 20:10 100:10
 """
 
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +83,7 @@ def main():
     spark = (SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
              .config("spark.sql.shuffle.partitions", "4").getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
-    spark.sparkContext.setCheckpointDir("/tmp/bench_spark_generated_checkpoints")
+    spark.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="bench_spark_generated_"))
     train = load_triplets(DATA / "train.txt", shape=SHAPE)
     test = load_triplets(DATA / "test.txt", shape=SHAPE)
     coo = train.tocoo()
