@@ -7,7 +7,7 @@ file), a validation split ``holdout_split(train, 0.2, random_state=1)`` as
 
 - ``single``: ``GANAugmenter(random_state=seed).fit`` in this process;
 - ``ddp``: ``SparkGANAugmenter(GANAugmenter(random_state=seed),
-  num_processes=2)`` on a ``local[2]`` session: the records go to Spark as a
+  num_processes=2)`` on a ``local[2]`` session (or ``--master``): the records go to Spark as a
   DataFrame, two barrier tasks each run a DDP process on half of the users,
   ``batch_size / 2`` users per process and step, the steps per epoch of a
   single process.
@@ -21,6 +21,7 @@ includes Spark's jobs and starting the processes).
 Usage, from the repository root (the machine is shared: one thread per process)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_spark_gan.py --seeds 3
+    OMP_NUM_THREADS=1 python benchmarks/bench_spark_gan.py --seeds 1 --master 'local-cluster[2,1,2048]'
 """
 
 import argparse
@@ -54,13 +55,15 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=40, help="max_iter of both fits")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--master", help="Spark master (default local[PROCESSES]); e.g. "
+                        "'local-cluster[2,1,2048]' for two executor JVMs, one task each")
     args = parser.parse_args()
     if not ML100K.exists():
         sys.exit(f"{ML100K} not found")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    spark = (SparkSession.builder.master(f"local[{args.processes}]")
+    spark = (SparkSession.builder.master(args.master or f"local[{args.processes}]")
              .appName("bench-spark-gan").config("spark.ui.enabled", "false")
              .config("spark.sql.shuffle.partitions", str(args.processes)).getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
@@ -69,7 +72,8 @@ def main():
     users, items = X_fit.nonzero()
     log = spark.createDataFrame(
         list(zip(users.tolist(), items.tolist())), "user_id long, item_id long").cache()
-    print(f"{os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
+    print(f"master {spark.sparkContext.master}, {os.cpu_count()} CPUs, "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
           f"load average {os.getloadavg()[0]:.1f} at start; {X_fit.shape[0]} users, "
           f"{X_fit.nnz} training interactions, {args.epochs} epochs", flush=True)
     print("\n| seed | fit | processes | fit (s) | generator NDCG@20 |")
