@@ -1,6 +1,7 @@
 """Tests of the GAN's sampled training: negatives per row, sparse discriminator input."""
 
 import numpy as np
+import pytest
 import scipy.sparse as sp
 import torch
 
@@ -36,13 +37,14 @@ def test_zr_weights_make_a_capped_sample_cfgans_penalty_in_expectation():
     assert _zr_weights(np.array([100]), 100, np.array([0]), 0.5).tolist() == [0.0]
 
 
-def test_lazy_adam_is_adam_on_the_rows_read_and_leaves_the_others_alone():
+@pytest.mark.parametrize("fused", [False, True])
+def test_lazy_adam_is_adam_on_the_rows_read_and_leaves_the_others_alone(fused):
     torch.manual_seed(0)
     G = Generator(7, 2, (3,), "sigmoid")
     init_weights(G, torch.Generator().manual_seed(0))
     reference = Generator(7, 2, (3,), "sigmoid")
     reference.load_state_dict(G.state_dict())
-    lazy = _LazyAdam(G, lr=0.05, weight_decay=0.01, fused=False)
+    lazy = _LazyAdam(G, lr=0.05, weight_decay=0.01, fused=fused)
     tables = reference.item_tables()
     dense = [p for p in reference.parameters() if all(p is not t for t in tables)]
     adam = torch.optim.Adam([{"params": dense, "weight_decay": 0.01}, {"params": tables}], lr=0.05)
