@@ -20,9 +20,11 @@ Usage, from the repository root (one thread: the machine is shared)::
     git archive HEAD sklearn_agn | tar -x -C /tmp/gan_before
     OMP_NUM_THREADS=1 python benchmarks/bench_gan_sampled.py speed --before /tmp/gan_before
     OMP_NUM_THREADS=1 python benchmarks/bench_gan_sampled.py quality --before /tmp/gan_before
+    OMP_NUM_THREADS=1 python benchmarks/bench_gan_sampled.py speed --epochs 1 1 --set zr_ratio=0.0 pm_ratio=0.0
 """
 
 import argparse
+import ast
 import json
 import os
 import subprocess
@@ -35,12 +37,12 @@ ML100K = ROOT.parent / "shared" / "data" / "ml100k-cfgan" / "train.txt"
 SPEED_SHAPE = (5_551, 16_980, 205_000)
 
 
-def speed(epochs):
+def speed(epochs, params):
     from sklearn_agn import GANAugmenter
     from sklearn_agn.datasets import make_interactions
 
     X = make_interactions(*SPEED_SHAPE, random_state=0)
-    aug = GANAugmenter(max_iter=epochs, device="cpu", random_state=0)
+    aug = GANAugmenter(max_iter=epochs, device="cpu", random_state=0, **params)
     start = time.perf_counter()
     aug.fit(X)
     seconds = time.perf_counter() - start
@@ -74,9 +76,10 @@ def quality(seeds):
     return rows
 
 
-def run(tree, part, arg):
+def run(tree, part, arg, params):
     env = dict(os.environ, PYTHONPATH=str(tree))
-    out = subprocess.run([sys.executable, __file__, "--child", part, str(arg)], env=env,
+    out = subprocess.run([sys.executable, __file__, "--child", part, str(arg), json.dumps(params)],
+                         env=env,
                          check=True, capture_output=True, text=True, cwd="/tmp")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -88,23 +91,29 @@ def main():
     parser.add_argument("--epochs", type=int, nargs=2, default=[2, 40], metavar=("BEFORE", "AFTER"),
                         help="epochs of the speed fits, before and after (default 2 and 40)")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
+                        help="GANAugmenter parameters of the speed fits, as Python literals "
+                             "(e.g. zr_ratio=0.0 batch_size=512)")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        part, arg = args.child
-        result = speed(int(arg)) if part == "speed" else quality(range(int(arg)))
+        part, arg, params = args.child
+        result = speed(int(arg), json.loads(params)) if part == "speed" else quality(range(int(arg)))
         print(json.dumps(result))
         return
 
     trees = ([("before", args.before)] if args.before else []) + [("after", ROOT)]
+    params = {name: ast.literal_eval(value)
+              for name, value in (item.split("=", 1) for item in args.set)}
     print(f"{os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
-          f"load average {os.getloadavg()[0]:.1f} at start", flush=True)
+          f"load average {os.getloadavg()[0]:.1f} at start; GANAugmenter defaults"
+          + (f" but {params}" if params else ""), flush=True)
     if args.part == "speed":
         epochs = dict(zip(["before", "after"], args.epochs)) if args.before else {"after": args.epochs[1]}
         print("\n| code | users x items, interactions | epochs run | s / epoch | 40-epoch fit (s) |")
         print("|---|---|---:|---:|---:|")
         for name, tree in trees:
-            r = run(tree, "speed", epochs[name])
+            r = run(tree, "speed", epochs[name], params)
             full = f"{r['fit_s']:.0f}" if r["epochs"] == 40 else f"~{40 * r['epoch_s']:.0f} (est.)"
             print(f"| {name} | {SPEED_SHAPE[0]} x {SPEED_SHAPE[1]}, {r['nnz']} | {r['epochs']} "
                   f"| {r['epoch_s']:.1f} | {full} |", flush=True)
@@ -114,7 +123,7 @@ def main():
         print("\n| code | seed | fit (s) | generator NDCG@20 | GAN + MF NDCG@20 |")
         print("|---|---:|---:|---:|---:|")
         for name, tree in trees:
-            rows = run(tree, "quality", args.seeds)
+            rows = run(tree, "quality", args.seeds, {})
             for r in rows:
                 print(f"| {name} | {r['seed']} | {r['fit_s']:.0f} | {r['generator']:.4f} "
                       f"| {r['gan_mf']:.4f} |")
