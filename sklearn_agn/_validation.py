@@ -308,6 +308,16 @@ def check_k(k, n_items, name="k"):
     return int(k)
 
 
+def check_n_samples(n_samples):
+    """Validate the number of synthetic rows a sampler is asked to draw."""
+    if (
+        isinstance(n_samples, (bool, np.bool_))
+        or not isinstance(n_samples, numbers.Integral)
+        or n_samples < 1
+    ):
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+
+
 def same_sparse_container(X_in, X_csr):
     """Return ``X_csr`` as ``csr_array`` if ``X_in`` was a sparse array, else ``csr_matrix``."""
     if isinstance(X_in, sp.sparray):

@@ -28,7 +28,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from .._fit_state import atomic_fit
-from .._validation import check_interactions
+from .._validation import check_interactions, check_n_samples
 from ..mf._recommender import MFRecommender
 
 __all__ = ["PopularitySampler", "MFSampler", "RandomizedResponseSampler"]
@@ -144,12 +144,7 @@ class _Sampler(BaseEstimator):
 
     def _check_n_samples(self, n_samples):
         check_is_fitted(self)
-        if (
-            isinstance(n_samples, (bool, np.bool_))
-            or not isinstance(n_samples, numbers.Integral)
-            or n_samples < 1
-        ):
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        check_n_samples(n_samples)
 
     def _draw(self, n_samples, rng, log_weights):
         """``n_samples`` rows, lengths from ``row_length_distribution_``, items by ``log_weights``.

@@ -19,6 +19,7 @@ from .._torch_utils import resolve_device
 from .._validation import (
     check_feedback,
     check_interactions,
+    check_n_samples,
     mark_generated,
     same_sparse_container,
 )
@@ -891,12 +892,7 @@ default=None
             The synthetic rows; every stored value is 1.
         """
         check_is_fitted(self)
-        if (
-            isinstance(n_samples, (bool, np.bool_))
-            or not isinstance(n_samples, numbers.Integral)
-            or n_samples < 1
-        ):
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        check_n_samples(n_samples)
         rng = check_random_state(random_state)
         lengths = rng.choice(self.row_lengths_, size=n_samples)
         generator, device = self._generator_on_device()
