@@ -55,7 +55,7 @@ def small_gan_mf(augmentation=None):
                                     "gan__generated_weight": loguniform(0.01, 0.9)}
     return benchmark.Method("GAN + MF", _methods._gan_mf, {**SMALL_GAN, **augmentation}, True,
                             tuning_fitter=_methods.SharedGANFitter,
-                            on_top_of=("MF (iALS)", "mf__"), unchanged={"gan": "passthrough"})
+                            on_top_of=("MF (iALS)", "mf__"), first_setting={"gan": "passthrough"})
 
 
 @pytest.fixture
@@ -318,7 +318,7 @@ def test_shipped_gan_mf_tunes_only_the_gan():
     methods = {m.name: m for m in benchmark.METHODS}
     gan_mf = methods["GAN + MF"]
     assert gan_mf.on_top_of == ("MF (iALS)", "mf__")
-    assert gan_mf.unchanged == {"gan": "passthrough"}
+    assert gan_mf.first_setting == {"gan": "passthrough"}
     assert all(name.startswith("gan__") for sub in gan_mf.space for name in sub)
     # Every method comes after the one it builds on.
     names = list(methods)
@@ -329,8 +329,6 @@ def test_gan_mf_needs_mf(split, tmp_path, monkeypatch):
     train, test = split
     with pytest.raises(ValueError, match="'GAN \\+ MF' is tuned on top of 'MF \\(iALS\\)'"):
         benchmark.run_benchmark(train, test, [small_gan_mf()], log=lambda _: 0)
-    with pytest.raises(ValueError, match="on_top_of and unchanged go together"):
-        benchmark.Method("x", _methods._gan_mf, {}, True, on_top_of=("MF (iALS)", "mf__"))
     # The command brings MF along. A budget of one setting augments nobody.
     write_triplets(tmp_path / "train.txt", train)
     write_triplets(tmp_path / "test.txt", test)
@@ -340,6 +338,31 @@ def test_gan_mf_needs_mf(split, tmp_path, monkeypatch):
                              "--seeds", "1", "--quiet"])
     assert [row["method"] for row in report["results"]] == ["MF (iALS)", "GAN + MF"]
     assert report["results"][1]["params"]["gan"] == "passthrough"
+
+
+def test_first_setting_is_tried_first_and_fit_fits_every_setting(split):
+    """The warm protocol reads the fields the cold-start ones do: first_setting and fit."""
+    train, test = split
+    fitted = []
+    knn = benchmark.Method(
+        "ItemKNN", {m.name: m for m in benchmark.METHODS}["ItemKNN"].build,
+        {"n_neighbors": [1, 50]}, False, first_setting={"n_neighbors": 2},
+        fit=lambda model, X: fitted.append(X) or model.fit(X))
+    lines = []
+    report = benchmark.run_benchmark(train, test, [knn], budget=3, seeds=2, log=lines.append)
+    (row,) = report["results"]
+    # The first setting, then the whole space of lists; counted besides it.
+    tried = [line.split(": validation")[0] for line in lines[:3]]
+    assert tried[0] == "  ItemKNN {n_neighbors: 2}"
+    assert sorted(tried[1:]) == ["  ItemKNN {n_neighbors: 1}", "  ItemKNN {n_neighbors: 50}"]
+    assert (row["settings_tried"], row["space_size"]) == (3, 3)
+    assert row["params"] == {"n_neighbors": 50}
+    # Three settings on the validation split's fit part, one refit on train (not stochastic).
+    assert len(fitted) == 4 and fitted[3] is train
+    with pytest.raises(ValueError, match=r"'x': on_top_of=\('MF \(iALS\)', 'mf__'\) needs "
+                       r"first_setting, the setting of its own parameters whose step changes "
+                       r"nothing"):
+        benchmark.Method("x", _methods._gan_mf, {}, True, on_top_of=("MF (iALS)", "mf__"))
 
 
 def test_settings_are_drawn_reproducibly_within_their_ranges():

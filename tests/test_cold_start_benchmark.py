@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sklearn_agn.benchmark import _cold_start_methods, _cold_start_protocol, _methods, cold_start
+from sklearn_agn.benchmark import (Method, _cold_start_methods, _cold_start_protocol, _methods,
+                                   cold_start)
 from sklearn_agn.datasets import make_interactions, make_item_attributes
 
 
@@ -196,7 +197,7 @@ def test_gan_methods_start_from_the_ml100k_setting():
     methods = {m.name: m for m in cold_start.ITEM_METHODS}
     for name in ("GAN + MF", "GAN cold items into MF", "generator alone"):
         method = methods[name]
-        assert method.tuned_once
+        assert method.trains_gan_per_setting
         settings = method.settings(4, seed=0)
         assert settings[0] == method.first_setting and len(settings) == 4
         assert method.settings(1, seed=0) == [method.first_setting]
@@ -216,7 +217,7 @@ def _no_fit(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("a model was built")
 
-    monkeypatch.setattr(cold_start.ColdStartMethod, "make", fail)
+    monkeypatch.setattr(Method, "make", fail)
 
 
 def _write_ratings(folder, item_ids, n_users=20):
@@ -307,14 +308,14 @@ def test_gan_user_method_scores_new_users_from_their_attributes():
     # The listed methods' calling style with a smaller MF: the generator scores a
     # new user's empty row; the GAN + MF pipeline (user_attributes routed to its
     # GAN step) generates feedback for that row, which the MF folds in.
-    gan = cold_start.ColdStartMethod(
+    gan = Method(
         "GAN (user attributes)",
-        lambda params, seed, A: GANAugmenter(condition_dropout=0.5, random_state=seed), {},
+        lambda params, seed: GANAugmenter(condition_dropout=0.5, random_state=seed), {},
         scores=listed["GAN (user attributes)"].scores)
-    gan_mf = cold_start.ColdStartMethod(
+    gan_mf = Method(
         "GAN + MF (user attributes)",
-        lambda params, seed, A: _methods._gan_mf({"gan__condition_dropout": 0.5,
-                                                  "mf__n_factors": 8}, seed), {})
+        lambda params, seed: _methods._gan_mf({"gan__condition_dropout": 0.5,
+                                               "mf__n_factors": 8}, seed), {})
     rows = cold_start.run_user_cold_start(X, attributes,
                                           [cold_start.USER_METHODS[0], gan, gan_mf],
                                           seeds=1, budget=1, log=lambda line: None)

@@ -37,9 +37,10 @@ For scripts that rank models of their own as the protocol does,
 :func:`activity_groups` gives NDCG@20 per quartile of users' activity.
 
 The package's modules: ``_methods``
-(what is benchmarked, and the spaces), ``_search`` (drawing settings, range
-edges), ``_protocol`` (tuning, refit, scoring), ``_report`` (tables, files,
-chart) and ``_cli`` (the command line).
+(:class:`Method`, which the warm and cold-start protocols read, and what
+is benchmarked here, with the spaces), ``_search`` (drawing settings, range edges), ``_protocol``
+(tuning, refit, scoring), ``_report`` (tables, files, chart) and ``_cli``
+(the command line).
 """
 
 from .._base import top_k

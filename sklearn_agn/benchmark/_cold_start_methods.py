@@ -1,12 +1,14 @@
 """The cold-start tables' methods: how each is built, fitted and scored, and its space.
 
-Every model is fitted and scored in one calling style, that of the library's
-estimators: ``fit(X, **side)`` and ``decision_function(X, **side)``, where
-``side`` is empty in the item protocol and holds ``user_attributes`` (those of
-the rows of ``X``) in the user protocol. A method whose model is fitted or
-scored otherwise (the generator's ``score_items``, LightFM's users by index)
-says how in its ``fit`` or ``scores``. GAN + MF is the warm benchmark's
-Pipeline (``_methods``): a ``gan`` step, then an ``mf`` step.
+Each is a :class:`~sklearn_agn.benchmark.Method`, as the warm benchmark's
+are. Every model is fitted and scored in one calling style, that of the
+library's estimators: ``fit(X, **side)`` and ``decision_function(X, **side)``,
+where ``side`` is empty in the item protocol and holds ``user_attributes``
+(those of the rows of ``X``) in the user protocol. A method whose model is
+fitted or scored otherwise (the generator's ``score_items``, LightFM's users
+by index) says how in its ``fit`` or ``scores``. The item protocol builds
+every model with the seed's ``item_attributes``. GAN + MF is the warm
+benchmark's Pipeline (``_methods``): a ``gan`` step, then an ``mf`` step.
 """
 
 import numpy as np
@@ -20,88 +22,9 @@ from ..baselines import AttributeKNN, FeaturePopularity
 from ..gan._augmenter import GANAugmenter
 from ..mf._attribute_ridge import AttributeRidgeMF
 from ..mf._recommender import MFRecommender
-from ._methods import _gan_mf
-from ._search import sample_settings
+from ._methods import Method, _gan_mf
 
-__all__ = ["ColdStartMethod", "ITEM_METHODS", "USER_METHODS", "DEFAULT_ITEM_METHODS",
-           "DEFAULT_USER_METHODS"]
-
-
-def _fit(model, X, **side):
-    return model.fit(X, **side)
-
-
-def _decision_function(model, X, users, **side):
-    return model.decision_function(X[users], **side)
-
-
-class ColdStartMethod:
-    """A method of the cold-start tables: how to build it, fit it and score users.
-
-    Parameters
-    ----------
-    name : str
-        Row label.
-    build : callable
-        ``build(params, seed, item_attributes) -> model`` (unfitted);
-        ``item_attributes`` is None in the user protocol.
-    space : dict
-        Distributions (or lists) of its hyper-parameters, for
-        ``ParameterSampler``; empty when it has none.
-    scores : callable, default=None
-        ``scores(model, X, users, **side) -> (len(users), n_items)`` array,
-        the scores of the fitted ``model`` for the rows ``users`` of ``X``:
-        the training matrix in the item protocol, an empty one in the user
-        protocol (a cold user has no interaction), with ``side`` the
-        ``user_attributes`` of those users there.
-        ``model.decision_function(X[users], **side)`` when None.
-    requires : callable, default=None
-        Returns None when the method can run here, else the reason it cannot.
-    fit : callable, default=None
-        ``fit(model, X, **side) -> fitted model``, with ``side`` the
-        ``user_attributes`` of the rows of ``X`` in the user protocol;
-        ``model.fit(X, **side)`` when None.
-    first_setting : dict, default=None
-        A setting tried before those drawn from ``space`` (one known to work),
-        so that a small budget cannot choose worse on validation than it.
-    tuned_once : bool, default=False
-        Search on the first seed only, then keep the setting chosen on its
-        cold-validation items for every later seed (methods whose every
-        setting trains a GAN); the report says so in the method's notes.
-    progress_params : dict, default=None
-        Parameters added to every setting when progress is shown, to turn on
-        the method's own progress bar (the GAN's epochs); never reported.
-    """
-
-    def __init__(self, name, build, space, scores=None, requires=None, *, fit=None,
-                 first_setting=None, tuned_once=False, progress_params=None):
-        self.name = name
-        self.build = build
-        self.space = space
-        self.scores = scores or _decision_function
-        self.requires = requires or (lambda: None)
-        self.fit = fit or _fit
-        self.first_setting = first_setting
-        self.tuned_once = tuned_once
-        self.progress_params = progress_params or {}
-
-    def settings(self, budget, seed):
-        """At most ``budget`` settings: ``first_setting``, then draws from ``space``.
-
-        The draws are the warm benchmark's (``_search.sample_settings``, seed
-        ``seed``): all of a space of lists smaller than the rest of the
-        budget. One setting (``first_setting`` or the empty one) when
-        ``space`` is empty.
-        """
-        first = [] if self.first_setting is None else [dict(self.first_setting)]
-        if not self.space or budget <= len(first):
-            return first or [{}]
-        return first + sample_settings(self.space, budget - len(first), seed)
-
-    def make(self, params, seed, item_attributes, progress=False):
-        """The unfitted model of setting ``params``, with its progress bar when ``progress``."""
-        return self.build({**params, **self.progress_params} if progress else params, seed,
-                          item_attributes)
+__all__ = ["ITEM_METHODS", "USER_METHODS", "DEFAULT_ITEM_METHODS", "DEFAULT_USER_METHODS"]
 
 
 # MF settings shared by the methods built on MF: the constant-penalty iALS
@@ -124,8 +47,11 @@ def _mf(params, seed):
     return MFRecommender(**{**_MF_FIXED, **_step(params, "mf__")}, random_state=seed)
 
 
-def _gan_mf_pipeline(params, seed, item_attributes):
-    """GAN + MF, the warm benchmark's Pipeline, of the ``gan__`` and ``mf__`` settings."""
+def _gan_mf_pipeline(params, seed, item_attributes=None):
+    """GAN + MF, the warm benchmark's Pipeline, of the ``gan__`` and ``mf__`` settings.
+
+    ``item_attributes`` is the item protocol's; the user protocol gives none.
+    """
     fixed = {f"mf__{name}": value for name, value in _MF_FIXED.items()}
     return _gan_mf({**fixed, **params, "gan__item_attributes": item_attributes}, seed)
 
@@ -232,45 +158,46 @@ _MF_WIDE_SPACE = {
 }
 # "MF alone": one setting, the MF that "GAN cold items into MF" starts from.
 _MF_ALONE = {"mf__n_factors": [32], "mf__regularization": [10.0], "mf__alpha": [1.0]}
-_GAN_PROGRESS = {"gan__verbose": 1}
+_GAN_PROGRESS = {"gan__verbose": 1}  # of the GAN step of a Pipeline
 
 ITEM_METHODS = [
-    ColdStartMethod("random", lambda params, seed, A: _Seeded(seed), {}),
-    ColdStartMethod("MF alone", lambda params, seed, A: _mf(params, seed), _MF_ALONE),
-    ColdStartMethod("feature popularity",
-                    lambda params, seed, A: FeaturePopularity(item_attributes=A), {}),
-    ColdStartMethod("attribute item-KNN",
-                    lambda params, seed, A: AttributeKNN(item_attributes=A, **params),
-                    {"n_neighbors": [10, 20, 50, 100, 200, 400, 800]}),
-    ColdStartMethod("MF + ridge map",
-                    lambda params, seed, A: AttributeRidgeMF(
-                        _mf(params, seed), item_attributes=A,
-                        ridge_alpha=params["ridge_alpha"]),
-                    {**_MF_SPACE, "ridge_alpha": loguniform(0.1, 1000.0)}),
-    ColdStartMethod("LightFM (WARP)",
-                    lambda params, seed, A: _LightFMRanker(A, seed, **params),
-                    {"no_components": [16, 32], "learning_rate": loguniform(0.01, 0.1),
-                     "item_alpha": loguniform(1e-7, 1e-4), "epochs": [5, 10, 20]},
-                    scores=lambda model, X, users: model.scores(users),
-                    requires=_lightfm_missing),
-    ColdStartMethod("GAN + MF", _gan_mf_pipeline,
-                    {**_GAN_SPACE, **_COLD_SHARE_SPACE, **_MF_WIDE_SPACE},
-                    first_setting={**_GAN_DEFAULTS, **_COLD_SHARE_DEFAULT, "mf__n_factors": 32,
-                                   "mf__regularization": 30.0, "mf__alpha": 3.0},
-                    tuned_once=True, progress_params=_GAN_PROGRESS),
+    Method("random", lambda params, seed, item_attributes: _Seeded(seed), {}),
+    Method("MF alone", lambda params, seed, item_attributes: _mf(params, seed), _MF_ALONE),
+    Method("feature popularity",
+           lambda params, seed, item_attributes: FeaturePopularity(
+               item_attributes=item_attributes), {}),
+    Method("attribute item-KNN",
+           lambda params, seed, item_attributes: AttributeKNN(
+               item_attributes=item_attributes, **params),
+           {"n_neighbors": [10, 20, 50, 100, 200, 400, 800]}),
+    Method("MF + ridge map",
+           lambda params, seed, item_attributes: AttributeRidgeMF(
+               _mf(params, seed), item_attributes=item_attributes,
+               ridge_alpha=params["ridge_alpha"]),
+           {**_MF_SPACE, "ridge_alpha": loguniform(0.1, 1000.0)}),
+    Method("LightFM (WARP)",
+           lambda params, seed, item_attributes: _LightFMRanker(item_attributes, seed,
+                                                                **params),
+           {"no_components": [16, 32], "learning_rate": loguniform(0.01, 0.1),
+            "item_alpha": loguniform(1e-7, 1e-4), "epochs": [5, 10, 20]},
+           scores=lambda model, X, users: model.scores(users), requires=_lightfm_missing),
+    Method("GAN + MF", _gan_mf_pipeline, {**_GAN_SPACE, **_COLD_SHARE_SPACE, **_MF_WIDE_SPACE},
+           first_setting={**_GAN_DEFAULTS, **_COLD_SHARE_DEFAULT, "mf__n_factors": 32,
+                          "mf__regularization": 30.0, "mf__alpha": 3.0},
+           trains_gan_per_setting=True, progress_params=_GAN_PROGRESS),
     # The MF of "MF alone" (so that warm accuracy can be compared), its cold
     # items learned from the GAN's generated columns afterwards.
-    ColdStartMethod("GAN cold items into MF",
-                    lambda params, seed, A: _gan_mf_pipeline(
-                        {**params, "gan__sparse_threshold": 0}, seed, A),
-                    {**_GAN_SPACE, **_COLD_SHARE_SPACE, **_MF_ALONE},
-                    scores=_mf_step_scores, fit=_fold_cold_items_in,
-                    first_setting={**_GAN_DEFAULTS, **_COLD_SHARE_DEFAULT,
-                                   **{name: values[0] for name, values in _MF_ALONE.items()}},
-                    tuned_once=True, progress_params=_GAN_PROGRESS),
-    ColdStartMethod("generator alone", _gan, _GAN_SPACE, scores=_generator_scores,
-                    first_setting=_GAN_DEFAULTS, tuned_once=True,
-                    progress_params=_GAN_PROGRESS),
+    Method("GAN cold items into MF",
+           lambda params, seed, item_attributes: _gan_mf_pipeline(
+               {**params, "gan__sparse_threshold": 0}, seed, item_attributes),
+           {**_GAN_SPACE, **_COLD_SHARE_SPACE, **_MF_ALONE},
+           scores=_mf_step_scores, fit=_fold_cold_items_in,
+           first_setting={**_GAN_DEFAULTS, **_COLD_SHARE_DEFAULT,
+                          **{name: values[0] for name, values in _MF_ALONE.items()}},
+           trains_gan_per_setting=True, progress_params=_GAN_PROGRESS),
+    Method("generator alone", _gan, _GAN_SPACE, scores=_generator_scores,
+           first_setting=_GAN_DEFAULTS, trains_gan_per_setting=True,
+           progress_params={"verbose": 1}),
 ]
 DEFAULT_ITEM_METHODS = ["random", "MF alone", "feature popularity", "attribute item-KNN",
                         "MF + ridge map", "LightFM (WARP)", "GAN + MF", "generator alone"]
@@ -327,27 +254,25 @@ class _UserRidgeMF:
 
 
 USER_METHODS = [
-    ColdStartMethod("global popularity", lambda params, seed, A: _Popularity(), {}),
-    ColdStartMethod("demographic user-KNN",
-                    lambda params, seed, A: _DemographicKNN(**params),
-                    {"n_neighbors": [10, 20, 50, 100, 200, 400, 754]}),
-    ColdStartMethod("MF + ridge map (users)",
-                    lambda params, seed, A: _UserRidgeMF(_mf(params, seed),
-                                                         params["ridge_alpha"]),
-                    {**_MF_SPACE, "ridge_alpha": loguniform(0.1, 1000.0)}),
+    Method("global popularity", lambda params, seed: _Popularity(), {}),
+    Method("demographic user-KNN", lambda params, seed: _DemographicKNN(**params),
+           {"n_neighbors": [10, 20, 50, 100, 200, 400, 754]}),
+    Method("MF + ridge map (users)",
+           lambda params, seed: _UserRidgeMF(_mf(params, seed), params["ridge_alpha"]),
+           {**_MF_SPACE, "ridge_alpha": loguniform(0.1, 1000.0)}),
     # The GAN conditioned on user attributes scores a new user's empty row.
     # Two settings (each trains a GAN): how often a user is seen through their
     # attributes alone in training.
-    ColdStartMethod("GAN (user attributes)",
-                    lambda params, seed, A: GANAugmenter(random_state=seed, **params),
-                    {"condition_dropout": [0.2, 0.5]}, scores=_generator_scores,
-                    progress_params={"verbose": 1}),
+    Method("GAN (user attributes)",
+           lambda params, seed: GANAugmenter(random_state=seed, **params),
+           {"condition_dropout": [0.2, 0.5]}, scores=_generator_scores,
+           trains_gan_per_setting=True, progress_params={"verbose": 1}),
     # The pipeline serves a new user: the GAN generates feedback for the empty
     # row from the user's attributes, the MF folds that row in. MF as in the
     # item table's GAN + MF (32 factors, penalty 30, alpha 3).
-    ColdStartMethod("GAN + MF (user attributes)", _gan_mf_pipeline,
-                    {"gan__condition_dropout": [0.2, 0.5], "mf__n_factors": [32],
-                     "mf__regularization": [30.0], "mf__alpha": [3.0]},
-                    progress_params=_GAN_PROGRESS),
+    Method("GAN + MF (user attributes)", _gan_mf_pipeline,
+           {"gan__condition_dropout": [0.2, 0.5], "mf__n_factors": [32],
+            "mf__regularization": [30.0], "mf__alpha": [3.0]},
+           trains_gan_per_setting=True, progress_params=_GAN_PROGRESS),
 ]
 DEFAULT_USER_METHODS = ["global popularity", "demographic user-KNN", "MF + ridge map (users)"]

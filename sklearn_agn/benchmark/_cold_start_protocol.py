@@ -139,12 +139,12 @@ def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, fir
     X : csr_matrix of shape (n_users, n_items)
         All interactions.
     item_attributes : {ndarray, sparse matrix} of shape (n_items, n_features)
-    methods : list of ColdStartMethod
+    methods : list of Method
     seeds : int, default=10
         Number of splits, seeds ``first_seed .. first_seed + seeds - 1``.
     budget : int, default=12
-        Most settings tried per method and seed; a method with ``tuned_once``
-        tries them on the first seed only.
+        Most settings tried per method and seed; a method with
+        ``trains_gan_per_setting`` tries them on the first seed only.
     first_seed : int, default=0
     log : callable, default=print
     on_seed : callable, default=None
@@ -159,7 +159,7 @@ def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, fir
     dict
         ``{"results": [...], "all_items": [...]}``, one entry per method,
         each with one run per seed. The ``results`` entry of a method with
-        ``tuned_once`` also has ``"notes"`` (the setting it kept) and
+        ``trains_gan_per_setting`` also has ``"notes"`` (the setting it kept) and
         ``"search"`` (the seed searched and every setting tried there, with
         its cold-validation NDCG@20).
 
@@ -178,7 +178,7 @@ def run_item_cold_start(X, item_attributes, methods, *, seeds=10, budget=12, fir
         )
     results = {m.name: [] for m in methods}
     all_items = {m.name: [] for m in methods}
-    searches = {}  # the first seed's search of each tuned_once method
+    searches = {}  # the first seed's search of each method that trains a GAN per setting
     for seed in range(first_seed, first_seed + seeds):
         split = _item_split(X, item_attributes, seed)
         for method in methods:
@@ -207,10 +207,11 @@ def _item_method_seed(method, split, seed, searches, budget, log, progress):
     settings = [search["chosen"]] if search is not None else method.settings(budget, seed)
     (val, params, (ndcg, recall), fit_time), tried = _search(
         method, settings, seed,
-        lambda params: method.fit(method.make(params, seed, item_attributes, progress), X_train),
+        lambda params: method.fit(
+            method.make(params, seed, progress, item_attributes=item_attributes), X_train),
         lambda model, items: _evaluate_subset(method, model, X_train, X, items),
         cold, log, progress)
-    if method.tuned_once and search is None:
+    if method.trains_gan_per_setting and search is None:
         searches[method.name] = {"seed": seed, "chosen": params, "settings": tried}
     result = {"seed": seed, "params": params, "validation_ndcg@20": val,
               "ndcg@20": ndcg, "recall@20": recall, "fit_time": fit_time}
@@ -242,7 +243,8 @@ def _all_items_run(method, params, seed, item_attributes, X, X_train, cold_val, 
     users = np.flatnonzero(X[:, cold_test].getnnz(axis=1))
     X_fit, held = holdout_split(X_train, 0.2, random_state=seed)
     X_fit, held = sp.csr_matrix(X_fit), sp.csr_matrix(held)
-    model = method.fit(method.make(params, seed, item_attributes, progress), X_fit)
+    model = method.fit(method.make(params, seed, progress, item_attributes=item_attributes),
+                       X_fit)
     catalogue = np.setdiff1d(np.arange(X.shape[1]), cold_val)
     seen = X_fit[users][:, catalogue]
     ranked = _rank_subset(method.scores(model, X_fit, users), catalogue,
@@ -284,7 +286,7 @@ def run_user_cold_start(X, user_attributes, methods=USER_METHODS, *, seeds=10, b
             with config_context(enable_metadata_routing=True):
                 (val, params, (ndcg, recall), _), _ = _search(
                     method, method.settings(budget, seed), seed,
-                    lambda params: method.fit(method.make(params, seed, None, progress),
+                    lambda params: method.fit(method.make(params, seed, progress),
                                               X_warm, user_attributes=warm_attributes),
                     lambda model, users: _evaluate_users(method, model, X_seed,
                                                          user_attributes, users),

@@ -9,7 +9,7 @@ from .. import fairness
 from ..metrics import beyond_accuracy_metrics, ndcg_at_k, ranking_metric_per_user, ranking_metrics
 from ..model_selection import holdout_split
 from ._methods import METHODS
-from ._search import range_edges, sample_settings, space_size
+from ._search import range_edges, space_size
 
 __all__ = ["CUTOFFS", "activity_groups", "run_benchmark"]
 
@@ -33,12 +33,13 @@ def _tune(method, X_fit, X_val, budget, seed, log, fixed, progress):
     settings are drawn by :class:`~sklearn.model_selection.ParameterSampler`.
     Every setting is completed by ``fixed`` (for a method built on top of
     another, that method's chosen setting; else empty), and a method's
-    ``unchanged`` setting is the first of the ``budget``. ``progress`` shows
-    a bar over the settings and the method's own (a GAN's epochs).
+    ``first_setting`` is the first of the ``budget``. ``progress`` shows a
+    bar over the settings and the method's own (a GAN's epochs).
     """
-    first = [] if method.unchanged is None else [method.unchanged]
-    own = first + sample_settings(method.space, budget - len(first), seed)
+    own = method.settings(budget, seed)
     size = space_size(method.space)
+    if size is not None and method.first_setting is not None:
+        size += 1  # the first setting, besides the space's
     fit = method.fitter(progress)  # lives for this call only: what it shares is freed with it
     scores, start = [], time.perf_counter()
     for params in tqdm(own, desc=f"{method.name} settings", leave=False, disable=not progress):
@@ -48,7 +49,7 @@ def _tune(method, X_fit, X_val, budget, seed, log, fixed, progress):
     del fit
     best = int(np.argmax(scores))  # the first of equal scores
     return {"params": {**own[best], **fixed}, "validation_ndcg@20": scores[best],
-            "settings_tried": len(own), "space_size": None if size is None else size + len(first),
+            "settings_tried": len(own), "space_size": size,
             "tuning_time": time.perf_counter() - start,
             "at_edge": range_edges(method.space, own[best])}
 
@@ -200,7 +201,8 @@ def run_benchmark(train, test, methods=None, *, budget=64, gan_budget=16, seeds=
             base, prefix = method.on_top_of
             fixed = {prefix + name: value for name, value in chosen[base]["params"].items()}
         tuned = _tune(method, X_fit, X_val, n_settings, val_seed, log, fixed, progress)
-        refit = lambda params, seed, X: method.make(params, seed, progress).fit(X)  # noqa: E731
+        refit = lambda params, seed, X: method.fit(  # noqa: E731
+            method.make(params, seed, progress), X)
         runs = []
         for seed in tqdm(range(seeds if method.stochastic else 1), desc=f"{method.name} refits",
                          leave=False, disable=not progress):

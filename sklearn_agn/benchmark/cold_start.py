@@ -63,16 +63,15 @@ from pathlib import Path
 from ._cli import progress_log
 from ._cold_start_data import load_data
 from ._cold_start_methods import (DEFAULT_ITEM_METHODS, DEFAULT_USER_METHODS, ITEM_METHODS,
-                                  USER_METHODS, ColdStartMethod)
+                                  USER_METHODS)
 from ._cold_start_protocol import (K, MIN_ITEMS, run_item_cold_start, run_user_cold_start,
                                    split_items, split_users)
 from ._cold_start_report import format_tables, merge_reports
 from ._report import write_json
 
-__all__ = ["ColdStartMethod", "ITEM_METHODS", "USER_METHODS", "DEFAULT_ITEM_METHODS",
-           "DEFAULT_USER_METHODS", "K", "MIN_ITEMS", "split_items", "split_users",
-           "run_item_cold_start", "run_user_cold_start", "format_tables", "merge_reports",
-           "load_data", "main"]
+__all__ = ["ITEM_METHODS", "USER_METHODS", "DEFAULT_ITEM_METHODS", "DEFAULT_USER_METHODS", "K",
+           "MIN_ITEMS", "split_items", "split_users", "run_item_cold_start",
+           "run_user_cold_start", "format_tables", "merge_reports", "load_data", "main"]
 
 
 def _parser():
