@@ -13,8 +13,8 @@ pytest.importorskip("opacus")
 
 SIZE = (120, 60, 3000)
 ARGS = ["--synthetic", *map(str, SIZE), "--epsilons", "3", "inf", "--gan-epochs", "1",
-        "--gan-hidden", "8", "8", "--gan-batch-size", "32", "--n-factors", "4", "--n-iter", "3",
-        "--device", "cpu", "--quiet"]
+        "--gan-hidden", "8", "8", "--gan-batch-size", "32", "--gan-learning-rate", "0.004", "0.002",
+        "--n-factors", "4", "--n-iter", "3", "--device", "cpu", "--quiet"]
 ESTIMATORS = (GANAugmenter, MFRecommender, PopularitySampler, MFSampler,
               RandomizedResponseSampler)
 
@@ -71,6 +71,13 @@ def test_table_has_a_row_per_method_and_epsilon(run):
     assert results[("GAN", None)]["epsilon_spent"] is None
     assert saved["results"] == json.loads(json.dumps(report["results"]))
     assert saved["data"]["training_users"] + saved["data"]["held_out_users"] == SIZE[0]
+
+
+def test_gan_options_reach_the_gan_of_the_report(run):
+    report, saved, _, _ = run
+    for option in ("g_hidden_sizes=(8,)", "batch_size=32", "g_learning_rate=0.004",
+                   "d_learning_rate=0.002", "max_iter=1"):
+        assert option in report["gan"] and option in saved["gan"]
 
 
 def test_held_out_users_are_never_fitted_on(run):
