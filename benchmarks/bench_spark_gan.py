@@ -21,6 +21,7 @@ includes Spark's jobs and starting the processes).
 Usage, from the repository root (the machine is shared: one thread per process)::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_spark_gan.py --seeds 3
+    OMP_NUM_THREADS=1 python benchmarks/bench_spark_gan.py --first-seed 3 --seeds 5
     OMP_NUM_THREADS=1 python benchmarks/bench_spark_gan.py --seeds 1 --master 'local-cluster[2,1,2048]'
 """
 
@@ -53,6 +54,8 @@ def generator_ndcg(augmenter, X_fit, X_val, k=20):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="runs seeds FIRST .. FIRST + SEEDS - 1")
     parser.add_argument("--epochs", type=int, default=40, help="max_iter of both fits")
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--master", help="Spark master (default local[PROCESSES]); e.g. "
@@ -79,7 +82,7 @@ def main():
     print("\n| seed | fit | processes | fit (s) | generator NDCG@20 |")
     print("|---:|---|---:|---:|---:|")
     results = {"single": [], "ddp": []}
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         params = dict(max_iter=args.epochs, device="cpu", random_state=seed)
         start = time.perf_counter()
         ddp = SparkGANAugmenter(GANAugmenter(**params), num_processes=args.processes).fit(log)
