@@ -441,7 +441,29 @@ def _data_parallel(step, n_rows, batch_size):
     n_batches = -(-int(total) // batch_size)
     step.d_loss = DistributedDataParallel(_StepLoss(step.D))
     step.g_loss = DistributedDataParallel(_StepLoss(step.G), find_unused_parameters=True)
+    for wrapper in (step.d_loss, step.g_loss):
+        wrapper.register_comm_hook(None, _mean_one_bucket_at_a_time)
     return n_batches
+
+
+def _mean_one_bucket_at_a_time(state, bucket):
+    """DDP communication hook: the mean of a bucket's gradients over the ranks, synchronously.
+
+    DDP's own hook all-reduces its buckets asynchronously, so that several
+    run at once on gloo's worker threads; with several sparse buckets (one
+    per item table) that corrupted the heap (``malloc(): unaligned tcache
+    chunk detected``, or a segmentation fault) within a few hundred steps.
+    ``benchmarks/stress_ddp_sparse.py`` reproduces it. All-reducing one
+    bucket at a time, inside the backward pass, gives the same mean without
+    the concurrency; on CPU there was little overlap to lose.
+    """
+    import torch.distributed as dist
+
+    tensor = bucket.buffer()
+    dist.all_reduce(tensor)
+    result = torch.futures.Future()
+    result.set_result(tensor / dist.get_world_size())
+    return result
 
 
 def _mean_over_ranks(values):
