@@ -49,7 +49,7 @@ def speed(epochs, params):
     return {"nnz": int(X.nnz), "epochs": epochs, "fit_s": seconds, "epoch_s": seconds / epochs}
 
 
-def quality(seeds):
+def quality(seeds, params):
     import numpy as np
 
     from sklearn_agn import GANAugmenter, MFRecommender
@@ -61,7 +61,7 @@ def quality(seeds):
     rows = []
     for seed in seeds:
         start = time.perf_counter()
-        aug = GANAugmenter(device="cpu", random_state=seed).fit(X_fit)
+        aug = GANAugmenter(device="cpu", random_state=seed, **params).fit(X_fit)
         fit_s = time.perf_counter() - start
         scores = aug.score_items(X_fit)
         scores[X_fit.nonzero()] = -np.inf
@@ -92,13 +92,14 @@ def main():
                         help="epochs of the speed fits, before and after (default 2 and 40)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--set", nargs="+", default=[], metavar="NAME=VALUE",
-                        help="GANAugmenter parameters of the speed fits, as Python literals "
+                        help="GANAugmenter parameters of every fit, as Python literals "
                              "(e.g. zr_ratio=0.0 batch_size=512)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         part, arg, params = args.child
-        result = speed(int(arg), json.loads(params)) if part == "speed" else quality(range(int(arg)))
+        fit = speed if part == "speed" else lambda n, params: quality(range(n), params)
+        result = fit(int(arg), json.loads(params))
         print(json.dumps(result))
         return
 
@@ -123,7 +124,7 @@ def main():
         print("\n| code | seed | fit (s) | generator NDCG@20 | GAN + MF NDCG@20 |")
         print("|---|---:|---:|---:|---:|")
         for name, tree in trees:
-            rows = run(tree, "quality", args.seeds, {})
+            rows = run(tree, "quality", args.seeds, params)
             for r in rows:
                 print(f"| {name} | {r['seed']} | {r['fit_s']:.0f} | {r['generator']:.4f} "
                       f"| {r['gan_mf']:.4f} |")
