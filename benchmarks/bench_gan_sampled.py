@@ -106,6 +106,8 @@ def main():
     trees = ([("before", args.before)] if args.before else []) + [("after", ROOT)]
     params = {name: ast.literal_eval(value)
               for name, value in (item.split("=", 1) for item in args.set)}
+    if args.part == "speed" and "max_iter" in params:
+        parser.error("the speed fits take their epochs from --epochs, not --set max_iter")
     print(f"{os.cpu_count()} CPUs, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
           f"load average {os.getloadavg()[0]:.1f} at start; GANAugmenter defaults"
           + (f" but {params}" if params else ""), flush=True)
