@@ -34,25 +34,33 @@ def _gradients(model):
     return [p.grad.to_dense() if p.grad.is_sparse else p.grad for p in model.parameters()]
 
 
+def _count_wrong_means(rank, world):
+    """Gradients of this rank through DDP with the hook, compared with the mean of local ones."""
+    torch.manual_seed(0)
+    local = _Tables()
+    model = DistributedDataParallel(_Tables())
+    model.module.load_state_dict(local.state_dict())
+    model.register_comm_hook(None, _training._mean_one_bucket_at_a_time)
+    local(_rows(rank)).backward()
+    model(_rows(rank)).backward()
+    wrong = 0
+    for mine, reduced in zip(_gradients(local), _gradients(model)):
+        everyone = [torch.empty_like(mine) for _ in range(world)]
+        dist.all_gather(everyone, mine)
+        wrong += not torch.allclose(reduced, torch.stack(everyone).mean(0), rtol=1e-6, atol=1e-7)
+    return wrong
+
+
 def _check_mean(rank, world, port, failures):
     import os
 
     os.environ["MASTER_ADDR"], os.environ["MASTER_PORT"] = "127.0.0.1", str(port)
     dist.init_process_group("gloo", rank=rank, world_size=world)
     try:
-        torch.manual_seed(0)
-        local = _Tables()
-        model = DistributedDataParallel(_Tables())
-        model.module.load_state_dict(local.state_dict())
-        model.register_comm_hook(None, _training._mean_one_bucket_at_a_time)
-        local(_rows(rank)).backward()
-        model(_rows(rank)).backward()
-        for mine, reduced in zip(_gradients(local), _gradients(model)):
-            everyone = [torch.empty_like(mine) for _ in range(world)]
-            dist.all_gather(everyone, mine)
-            expected = torch.stack(everyone).mean(0)
-            if not torch.allclose(reduced, expected, rtol=1e-6, atol=1e-7):
-                failures[rank] += 1
+        # The DDP wrapper is gone (with the work it holds on the group) before
+        # the group is destroyed: destroying it first aborted a process at exit.
+        failures[rank] = _count_wrong_means(rank, world)
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
